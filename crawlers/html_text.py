@@ -1,0 +1,78 @@
+"""Readable text from a post's HTML fragment.
+
+`<br>` and block ends become newlines; an emoticon `<img>` becomes its `alt` text (`[偷笑]` carries
+sentiment the NLP stage needs); scripts, styles and edit notices are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import html as lxml_html
+from lxml.etree import _Element
+
+_BLOCK_TAGS = frozenset({"p", "div", "li", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul"})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
+# Discuz prints "本帖最后由 X 于 ... 编辑" in <i class="pstatus">: an edit notice, not the author's words.
+_SKIP_CLASSES = frozenset({"pstatus", "jammer"})
+_SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def _skipped(element: _Element) -> bool:
+    if not isinstance(element.tag, str):  # comments, processing instructions
+        return True
+    if element.tag.lower() in _SKIP_TAGS:
+        return True
+    classes = set((element.get("class") or "").split())
+    return bool(classes & _SKIP_CLASSES) or element.get("style", "").replace(" ", "").lower() == "display:none"
+
+
+def _walk(element: _Element, out: list[str]) -> None:
+    tag = element.tag.lower() if isinstance(element.tag, str) else ""
+    if not _skipped(element):
+        if tag == "br":
+            out.append("\n")
+        elif tag == "img":
+            alt = (element.get("alt") or "").strip()
+            out.append(alt)
+        else:
+            if tag in _BLOCK_TAGS:
+                out.append("\n")
+            if element.text:
+                out.append(element.text)
+            for child in element:
+                _walk(child, out)
+            if tag in _BLOCK_TAGS:
+                out.append("\n")
+    if element.tail:
+        out.append(element.tail)
+
+
+def element_text(element: _Element, *, skip: frozenset[_Element] = frozenset()) -> str:
+    """The readable text inside `element` (its own tail excluded), leaving out `skip` subtrees."""
+    out: list[str] = []
+    if element.text:
+        out.append(element.text)
+    for child in element:
+        if child in skip:
+            if child.tail:
+                out.append(child.tail)
+            continue
+        _walk(child, out)
+    return tidy_text("".join(out))
+
+
+def fragment_text(fragment: str) -> str:
+    """The readable text of an HTML fragment such as a weibo's `text` field."""
+    if not fragment or not fragment.strip():
+        return ""
+    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    return element_text(root)
+
+
+def tidy_text(text: str) -> str:
+    """Collapse runs of spaces, trim every line, keep single blank-line paragraph breaks out."""
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    joined = "\n".join(lines)
+    return _BLANK_LINES.sub("\n", joined).strip()

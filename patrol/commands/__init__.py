@@ -1,0 +1,1 @@
+"""`patrol` sub-command groups, one module each."""

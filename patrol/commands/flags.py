@@ -1,0 +1,84 @@
+"""`patrol flags`: the review items the flag stage opened, with their evidence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from patrol.config import load_settings
+from patrol.schema import CATEGORY_LABELS_ZH
+from patrol.workflow.db import WorkflowDb
+from patrol.workflow.models import ReviewItem
+
+app = typer.Typer(help="Review items opened by the flag stage.", invoke_without_command=True)
+console = Console()
+
+
+def list_review_items(db: WorkflowDb, category: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Review items, life-safety first, then by score; each with its copies and their evidence."""
+    query = select(ReviewItem).options(selectinload(ReviewItem.posts))
+    if category:
+        query = query.where(ReviewItem.category == category)
+    query = query.order_by(ReviewItem.life_safety.desc(), ReviewItem.max_score.desc(), ReviewItem.created_at)
+    with db.session() as session:
+        items = session.scalars(query.limit(limit)).all()
+        return [
+            {
+                "id": item.id,
+                "category": item.category,
+                "status": item.status,
+                "life_safety": item.life_safety,
+                "score": round(item.max_score, 3),
+                "jurisdiction": item.jurisdiction,
+                "created_at": item.created_at.isoformat(),
+                "copies": [
+                    {
+                        "post_id": link.post_id,
+                        "source_id": link.source_id,
+                        "score": round(link.score, 3),
+                        "scorer": link.scorer,
+                        "evidence": json.loads(link.evidence_json),
+                    }
+                    for link in item.posts
+                ],
+            }
+            for item in items
+        ]
+
+
+@app.callback()
+def show_flags(
+    ctx: typer.Context,
+    category: Annotated[str | None, typer.Option(help="only this category")] = None,
+    limit: int = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = load_settings(**({"data_dir": data_dir} if data_dir else {}))
+    db = WorkflowDb(settings.workflow_url)
+    items = list_review_items(db, category, limit)
+    db.dispose()
+    if as_json:
+        typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        console.print("no review items")
+    for item in items:
+        life = "[bold red]LIFE-SAFETY[/bold red] " if item["life_safety"] else ""
+        console.print(
+            f"{life}[bold]{item['id']}[/bold] {item['category']} ({CATEGORY_LABELS_ZH.get(item['category'], '')})"
+            f" score={item['score']} status={item['status']} unit={item['jurisdiction'] or '-'}"
+            f" copies={len(item['copies'])}"
+        )
+        for copy in item["copies"]:
+            why = "; ".join(f"{e['signal']}:{e['rule']} «{e['term']}»" for e in copy["evidence"]) or "-"
+            console.print(f"    {escape(copy['post_id'])} [{escape(copy['scorer'])}] {escape(why)}")

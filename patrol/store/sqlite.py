@@ -1,0 +1,284 @@
+"""The embedded default store: one SQLite file (WAL) with posts, their analysis and an FTS5 index.
+
+The FTS5 table indexes the NLP stage's segmented tokens joined by spaces, so SQLite and
+Elasticsearch (whitespace analyzer over the same tokens) tokenise identically and no Chinese
+tokenizer extension is needed. Every write is an upsert keyed by the stable post id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from patrol.schema import AnalysedPost, Analysis, Post
+from patrol.store.base import QueryTokenizer, SearchFilters, SearchHit, SearchPage, UpsertResult
+from patrol.store.snippets import make_snippet
+from patrol.thresholds import Thresholds
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS posts (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    url TEXT NOT NULL,
+    thread_id TEXT,
+    published_at TEXT NOT NULL,
+    author TEXT,
+    title TEXT,
+    text TEXT NOT NULL,
+    jurisdiction TEXT,
+    max_risk REAL NOT NULL DEFAULT 0,
+    top_category TEXT,
+    flagged_categories TEXT NOT NULL DEFAULT '',
+    sentiment REAL NOT NULL DEFAULT 0,
+    simhash INTEGER NOT NULL DEFAULT 0,
+    scorer TEXT,
+    content_hash TEXT NOT NULL,
+    post_json TEXT NOT NULL,
+    analysis_json TEXT NOT NULL,
+    indexed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS posts_source_time ON posts(source_id, published_at);
+CREATE INDEX IF NOT EXISTS posts_time ON posts(published_at);
+CREATE INDEX IF NOT EXISTS posts_risk ON posts(max_risk);
+CREATE INDEX IF NOT EXISTS posts_jurisdiction ON posts(jurisdiction);
+CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(body, tokenize = "unicode61 remove_diacritics 0");
+"""
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _content_hash(item: AnalysedPost) -> str:
+    payload = item.post.model_dump_json(exclude={"fetched_at"}) + item.analysis.model_dump_json()
+    return hashlib.sha1(payload.encode()).hexdigest()
+
+
+def _fts_query(tokens: list[str]) -> str:
+    # Every token quoted: user input never becomes FTS syntax (no column filters, no operators).
+    return " ".join('"' + t.replace('"', '""') + '"' for t in tokens if t.strip())
+
+
+class SqlitePostStore:
+    """Posts, analyses and the full-text index in one SQLite file."""
+
+    def __init__(
+        self, path: Path, tokenize: QueryTokenizer | None = None, thresholds: Thresholds | None = None
+    ) -> None:
+        self.path = path
+        self.thresholds = thresholds or Thresholds()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._tokenize = tokenize or (lambda text: text.split())
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def upsert(self, posts: Sequence[AnalysedPost]) -> UpsertResult:
+        result = UpsertResult()
+        with self._transaction() as conn:
+            for item in posts:
+                try:
+                    self._upsert_one(conn, item, result)
+                except (sqlite3.Error, ValueError) as exc:  # a bad row fails that row, not the batch
+                    result.failed += 1
+                    result.failures.append(f"{item.post.id}: {exc}")
+        return result
+
+    def _upsert_one(self, conn: sqlite3.Connection, item: AnalysedPost, result: UpsertResult) -> None:
+        post, analysis = item.post, item.analysis
+        digest = _content_hash(item)
+        row = conn.execute("SELECT rowid, content_hash FROM posts WHERE id = ?", (post.id,)).fetchone()
+        if row is not None and row["content_hash"] == digest:
+            result.unchanged += 1
+            return
+        flagged = self.thresholds.flagged(analysis.risk_scores)
+        top = max(analysis.risk_scores.items(), key=lambda kv: kv[1], default=(None, 0.0))
+        values: dict[str, Any] = {
+            "id": post.id,
+            "source_id": post.source_id,
+            "kind": post.kind,
+            "url": post.url,
+            "thread_id": post.thread_id,
+            "published_at": _iso(post.published_at),
+            "author": post.author,
+            "title": post.title or post.thread_title,
+            "text": post.text,
+            "jurisdiction": analysis.jurisdiction,
+            "max_risk": float(top[1]),
+            "top_category": top[0] if top[1] > 0 else None,
+            "flagged_categories": " ".join(sorted(flagged)),
+            "sentiment": analysis.sentiment,
+            "simhash": analysis.simhash,
+            "scorer": analysis.scorer,
+            "content_hash": digest,
+            "post_json": post.model_dump_json(),
+            "analysis_json": analysis.model_dump_json(),
+            "indexed_at": _iso(post.fetched_at),
+        }
+        columns = ", ".join(values)
+        placeholders = ", ".join(f":{k}" for k in values)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in values if k != "id")
+        conn.execute(
+            f"INSERT INTO posts ({columns}) VALUES ({placeholders}) ON CONFLICT(id) DO UPDATE SET {updates}",
+            values,
+        )
+        rowid = conn.execute("SELECT rowid FROM posts WHERE id = ?", (post.id,)).fetchone()[0]
+        title_tokens = " ".join(self._tokenize(post.title or post.thread_title or "")) if post.floor in (None, 1) else ""
+        body = " ".join(analysis.tokens)
+        conn.execute("INSERT OR REPLACE INTO posts_fts(rowid, body) VALUES (?, ?)", (rowid, f"{title_tokens} {body}"))
+        if row is None:
+            result.inserted += 1
+        else:
+            result.updated += 1
+
+    def delete_posts(self, post_ids: Sequence[str]) -> int:
+        removed = 0
+        with self._transaction() as conn:
+            for post_id in post_ids:
+                row = conn.execute("SELECT rowid FROM posts WHERE id = ?", (post_id,)).fetchone()
+                if row is None:
+                    continue
+                conn.execute("DELETE FROM posts_fts WHERE rowid = ?", (row[0],))
+                conn.execute("DELETE FROM posts WHERE rowid = ?", (row[0],))
+                removed += 1
+        return removed
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def get(self, post_id: str) -> AnalysedPost | None:
+        row = self._conn.execute("SELECT post_json, analysis_json FROM posts WHERE id = ?", (post_id,)).fetchone()
+        if row is None:
+            return None
+        return AnalysedPost(
+            post=Post.model_validate_json(row["post_json"]),
+            analysis=Analysis.model_validate_json(row["analysis_json"]),
+        )
+
+    def get_many(self, post_ids: Sequence[str]) -> list[AnalysedPost]:
+        found = [self.get(pid) for pid in post_ids]
+        return [item for item in found if item is not None]
+
+    @staticmethod
+    def _where(filters: SearchFilters | None) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if filters is None:
+            return clauses, params
+        if filters.sources:
+            clauses.append(f"p.source_id IN ({', '.join('?' for _ in filters.sources)})")
+            params.extend(filters.sources)
+        if filters.jurisdictions:
+            clauses.append(f"p.jurisdiction IN ({', '.join('?' for _ in filters.jurisdictions)})")
+            params.extend(filters.jurisdictions)
+        if filters.categories:
+            ors = " OR ".join("(' ' || p.flagged_categories || ' ') LIKE ?" for _ in filters.categories)
+            clauses.append(f"({ors})")
+            params.extend(f"% {c} %" for c in filters.categories)
+        if filters.since is not None:
+            clauses.append("p.published_at >= ?")
+            params.append(_iso(filters.since))
+        if filters.until is not None:
+            clauses.append("p.published_at < ?")
+            params.append(_iso(filters.until))
+        if filters.min_risk is not None:
+            clauses.append("p.max_risk >= ?")
+            params.append(filters.min_risk)
+        if filters.max_risk is not None:
+            clauses.append("p.max_risk <= ?")
+            params.append(filters.max_risk)
+        return clauses, params
+
+    def search(
+        self, query: str, filters: SearchFilters | None = None, *, limit: int = 20, offset: int = 0
+    ) -> SearchPage:
+        tokens = [t for t in self._tokenize(query) if t.strip()]
+        clauses, params = self._where(filters)
+        if tokens:
+            match = _fts_query(tokens)
+            base = "FROM posts_fts f JOIN posts p ON p.rowid = f.rowid WHERE posts_fts MATCH ?"
+            base_params: list[Any] = [match, *params]
+            order = "bm25(posts_fts)"
+            score_expr = "-bm25(posts_fts)"
+        else:
+            base = "FROM posts p WHERE 1 = 1"
+            base_params = list(params)
+            order = "p.published_at DESC"
+            score_expr = "0.0"
+        where = "".join(f" AND {c}" for c in clauses)
+        total = self._conn.execute(f"SELECT count(*) {base}{where}", base_params).fetchone()[0]
+        rows = self._conn.execute(
+            f"SELECT p.*, {score_expr} AS score {base}{where} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*base_params, limit, offset],
+        ).fetchall()
+        hits = [
+            SearchHit(
+                post_id=r["id"],
+                source_id=r["source_id"],
+                url=r["url"],
+                author=r["author"],
+                published_at=datetime.fromisoformat(r["published_at"]),
+                title=r["title"],
+                snippet_html=make_snippet(r["text"], tokens),
+                score=float(r["score"]),
+                max_risk=float(r["max_risk"]),
+                top_category=r["top_category"],
+                jurisdiction=r["jurisdiction"],
+            )
+            for r in rows
+        ]
+        return SearchPage(total=total, hits=hits)
+
+    def count(self, filters: SearchFilters | None = None) -> int:
+        clauses, params = self._where(filters)
+        where = "".join(f" AND {c}" for c in clauses)
+        return int(self._conn.execute(f"SELECT count(*) FROM posts p WHERE 1 = 1{where}", params).fetchone()[0])
+
+    def top_keywords(self, limit: int = 20, filters: SearchFilters | None = None) -> list[tuple[str, int]]:
+        clauses, params = self._where(filters)
+        where = "".join(f" AND {c}" for c in clauses)
+        counts: Counter[str] = Counter()
+        for (keywords,) in self._conn.execute(
+            f"SELECT json_extract(p.analysis_json, '$.keywords') FROM posts p WHERE 1 = 1{where}", params
+        ):
+            counts.update(json.loads(keywords or "[]"))
+        return counts.most_common(limit)
+
+    def iter_flagged(self) -> Iterator[AnalysedPost]:
+        for row in self._conn.execute(
+            "SELECT post_json, analysis_json FROM posts WHERE flagged_categories != '' ORDER BY published_at"
+        ):
+            yield AnalysedPost(
+                post=Post.model_validate_json(row["post_json"]),
+                analysis=Analysis.model_validate_json(row["analysis_json"]),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
