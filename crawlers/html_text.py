@@ -28,9 +28,9 @@ def _skipped(element: _Element) -> bool:
     return bool(classes & _SKIP_CLASSES) or element.get("style", "").replace(" ", "").lower() == "display:none"
 
 
-def _walk(element: _Element, out: list[str]) -> None:
+def _walk(element: _Element, out: list[str], skip: frozenset[_Element]) -> None:
     tag = element.tag.lower() if isinstance(element.tag, str) else ""
-    if not _skipped(element):
+    if element not in skip and not _skipped(element):
         if tag == "br":
             out.append("\n")
         elif tag == "img":
@@ -42,7 +42,7 @@ def _walk(element: _Element, out: list[str]) -> None:
             if element.text:
                 out.append(element.text)
             for child in element:
-                _walk(child, out)
+                _walk(child, out, skip)
             if tag in _BLOCK_TAGS:
                 out.append("\n")
     if element.tail:
@@ -55,11 +55,7 @@ def element_text(element: _Element, *, skip: frozenset[_Element] = frozenset()) 
     if element.text:
         out.append(element.text)
     for child in element:
-        if child in skip:
-            if child.tail:
-                out.append(child.tail)
-            continue
-        _walk(child, out)
+        _walk(child, out, skip)
     return tidy_text("".join(out))
 
 

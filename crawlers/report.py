@@ -1,0 +1,158 @@
+"""The pass report: what one crawl of one source did, as `patrol.schema.CrawlReport` JSON.
+
+A Scrapy extension counts requests, pages and posts and collects errors by kind; at spider close
+(after the landing pipeline has renamed its batches) it writes
+`<PATROL_DATA_DIR>/reports/<pass_id>/<source_id>.json` for the runner and the pass summary.
+
+Error kinds:
+`unreachable` (DNS, refused, reset), `timeout` (download or pass time limit), `http_status` (4xx/5xx),
+`bad_html` (a page that is not HTML or has none of the expected structure), `charset_mismatch`
+(declared charset contradicted by the bytes; the page is still read), `empty` (empty or invalid
+JSON), `parse` (a page or record the parser could not read), `state` (damaged state file).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from patrol.schema import CrawlReport, Post, SourceError, utcnow
+
+logger = logging.getLogger(__name__)
+
+#: Sent by spiders and pipelines with `error=SourceError(...)`; the report collects it.
+source_error = object()
+#: Sent by the landing pipeline with `path=Path` when a batch has been renamed into place.
+batch_landed = object()
+
+#: At most this many errors of one kind are kept verbatim; the rest are counted in one summary entry.
+MAX_ERRORS_PER_KIND = 50
+#: Kinds that do not make a crawl unsuccessful by themselves.
+NON_FATAL_KINDS = frozenset({"charset_mismatch", "state"})
+
+
+def report_path(data_dir: Path, pass_id: str, source_id: str) -> Path:
+    return data_dir / "reports" / pass_id / f"{source_id}.json"
+
+
+def _is_robots(request: Request) -> bool:
+    return request.url.split("?", 1)[0].endswith("/robots.txt")
+
+
+class CrawlReportExtension:
+    """Collects the pass report from Scrapy signals and writes it when the spider closes."""
+
+    def __init__(self, crawler: Crawler, data_dir: Path) -> None:
+        self.crawler = crawler
+        self.data_dir = data_dir
+        self.report: CrawlReport | None = None
+        self._error_counts: dict[str, int] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlReportExtension:
+        data_dir = crawler.settings.get("PATROL_DATA_DIR")
+        if not data_dir:
+            raise NotConfigured("PATROL_DATA_DIR is not set")
+        extension = cls(crawler, Path(data_dir))
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.request_reached_downloader, signal=signals.request_reached_downloader)
+        crawler.signals.connect(extension.response_received, signal=signals.response_received)
+        crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(extension.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(extension.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(extension.source_error, signal=source_error)
+        crawler.signals.connect(extension.batch_landed, signal=batch_landed)
+        return extension
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.report = CrawlReport(
+            source_id=str(getattr(spider, "source_id", spider.name)),
+            pass_id=str(getattr(spider, "pass_id", "adhoc")),
+            started_at=utcnow(),
+        )
+
+    def request_reached_downloader(self, request: Request, spider: Spider) -> None:
+        if self.report is not None:
+            self.report.requests += 1
+
+    def response_received(self, response: Response, request: Request, spider: Spider) -> None:
+        if self.report is not None and response.status < 400 and not _is_robots(request):
+            self.report.pages += 1
+
+    def item_scraped(self, item: Any, response: Response | None, spider: Spider) -> None:
+        if self.report is not None and isinstance(item, Post):
+            self.report.items += 1
+            self.report.new_items += 1
+
+    def item_dropped(self, item: Any, response: Response | None, exception: Exception, spider: Spider) -> None:
+        # Dropped posts are in-pass duplicates: produced, but not new.
+        if self.report is not None and isinstance(item, Post):
+            self.report.items += 1
+
+    def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:
+        self.add_error(SourceError(kind="parse", url=response.url, message=f"{failure.type.__name__}: {failure.value}"))
+
+    def source_error(self, error: SourceError) -> None:
+        self.add_error(error)
+
+    def batch_landed(self, path: Path) -> None:
+        if self.report is not None:
+            self.report.batches.append(str(path))
+
+    def add_error(self, error: SourceError) -> None:
+        if self.report is None:
+            return
+        seen = self._error_counts.get(error.kind, 0) + 1
+        self._error_counts[error.kind] = seen
+        if seen <= MAX_ERRORS_PER_KIND:
+            self.report.errors.append(error)
+        logger.info("event=source_error kind=%s url=%s message=%s", error.kind, error.url, error.message)
+
+    def _summarise_overflow(self) -> None:
+        assert self.report is not None
+        for kind, count in self._error_counts.items():
+            if count > MAX_ERRORS_PER_KIND:
+                self.report.errors.append(
+                    SourceError(kind=kind, message=f"{count - MAX_ERRORS_PER_KIND} more {kind} errors not listed")
+                )
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.report is None:
+            return
+        report = self.report
+        report.finished_at = utcnow()
+        self._summarise_overflow()
+        if reason == "closespider_timeout":
+            report.errors.append(
+                SourceError(kind="timeout", message="the pass reached its time limit; the rest is fetched next pass")
+            )
+        fatal = [error for error in report.errors if error.kind not in NON_FATAL_KINDS]
+        # Every request failed (nothing came back): the source is down or misconfigured.
+        if report.pages == 0 and (fatal or report.requests == 0):
+            report.ok = False
+        path = report_path(self.data_dir, report.pass_id, report.source_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+        logger.info(
+            "event=crawl_report source_id=%s pass_id=%s ok=%s requests=%d pages=%d items=%d new_items=%d errors=%d",
+            report.source_id,
+            report.pass_id,
+            report.ok,
+            report.requests,
+            report.pages,
+            report.items,
+            report.new_items,
+            len(report.errors),
+        )
