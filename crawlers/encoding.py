@@ -15,7 +15,18 @@ from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
-_GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "ms936", "euc-cn", "gb_2312-80", "csgb2312", "hz-gb-2312"}
+_GB_FAMILY = {
+    "gb2312",
+    "gbk",
+    "gb18030",
+    "x-gbk",
+    "cp936",
+    "ms936",
+    "euc-cn",
+    "gb_2312-80",
+    "csgb2312",
+    "hz-gb-2312",
+}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
@@ -92,26 +103,26 @@ def decode_page(body: bytes, content_type: bytes | str | None = None) -> Decoded
     declared = normalise_charset(raw_declared)
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            text = body[len(bom) :].decode(codec, errors="replace")
-            mismatch = declared is not None and declared.replace("_", "-") not in codec
-            return DecodedPage(text, codec, raw_declared, charset_mismatch=mismatch and declared != "utf-8-sig")
+            # A byte order mark is unambiguous; a declaration naming another charset is the lie.
+            bom_text = body[len(bom) :].decode(codec, errors="replace")
+            mismatch = declared is not None and not codec.startswith(declared.removesuffix("-sig"))
+            return DecodedPage(bom_text, codec, raw_declared, charset_mismatch=mismatch)
 
     utf8 = _strict(body, "utf-8")
     if declared and declared not in ("utf-8", "ascii"):
         if utf8 is not None and _has_multibyte_utf8(body):
             return DecodedPage(utf8, "utf-8", raw_declared, charset_mismatch=True)
-        text = _mostly(body, declared)
-        if text is not None:
-            return DecodedPage(text, declared, raw_declared)
+        if (declared_text := _mostly(body, declared)) is not None:
+            return DecodedPage(declared_text, declared, raw_declared)
         return _guess(body, raw_declared, mismatch=True)
     if utf8 is not None:
         return DecodedPage(utf8, "utf-8", raw_declared)
-    if (text := _mostly(body, "utf-8")) is not None:
+    if (damaged_utf8 := _mostly(body, "utf-8")) is not None:
         # A few broken sequences (a truncated page) in otherwise good UTF-8.
-        return DecodedPage(text, "utf-8", raw_declared)
+        return DecodedPage(damaged_utf8, "utf-8", raw_declared)
     # Declared UTF-8 (or nothing) but not UTF-8: Chinese sites' usual other charset is GB18030.
-    if (text := _mostly(body, "gb18030")) is not None:
-        return DecodedPage(text, "gb18030", raw_declared, charset_mismatch=raw_declared is not None)
+    if (gb_text := _mostly(body, "gb18030")) is not None:
+        return DecodedPage(gb_text, "gb18030", raw_declared, charset_mismatch=raw_declared is not None)
     return _guess(body, raw_declared, mismatch=raw_declared is not None)
 
 

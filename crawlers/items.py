@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
-from patrol.schema import Post
 from crawlers.state import StateUpdate
+from patrol.schema import Post
 
 CrawlItem = Post | StateUpdate
 

@@ -8,7 +8,9 @@ Error kinds:
 `unreachable` (DNS, refused, reset), `timeout` (download or pass time limit), `http_status` (4xx/5xx),
 `bad_html` (a page that is not HTML or has none of the expected structure), `charset_mismatch`
 (declared charset contradicted by the bytes; the page is still read), `empty` (empty or invalid
-JSON), `parse` (a page or record the parser could not read), `state` (damaged state file).
+JSON), `parse` (a page or record the parser could not read), `robots_denied` (robots.txt forbids
+the page), `state` (damaged state file, rebuilt by a full crawl), `budget` (`max_pages` reached; the
+rest is fetched next pass).
 """
 
 from __future__ import annotations
@@ -37,11 +39,15 @@ batch_landed = object()
 #: At most this many errors of one kind are kept verbatim; the rest are counted in one summary entry.
 MAX_ERRORS_PER_KIND = 50
 #: Kinds that do not make a crawl unsuccessful by themselves.
-NON_FATAL_KINDS = frozenset({"charset_mismatch", "state"})
+NON_FATAL_KINDS = frozenset({"charset_mismatch", "state", "budget"})
 
 
 def report_path(data_dir: Path, pass_id: str, source_id: str) -> Path:
     return data_dir / "reports" / pass_id / f"{source_id}.json"
+
+
+def _failure_name(failure: Failure) -> str:
+    return failure.type.__name__ if failure.type is not None else "Error"
 
 
 def _is_robots(request: Request) -> bool:
@@ -65,7 +71,9 @@ class CrawlReportExtension:
         extension = cls(crawler, Path(data_dir))
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(extension.request_reached_downloader, signal=signals.request_reached_downloader)
+        crawler.signals.connect(
+            extension.request_reached_downloader, signal=signals.request_reached_downloader
+        )
         crawler.signals.connect(extension.response_received, signal=signals.response_received)
         crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(extension.item_dropped, signal=signals.item_dropped)
@@ -94,13 +102,17 @@ class CrawlReportExtension:
             self.report.items += 1
             self.report.new_items += 1
 
-    def item_dropped(self, item: Any, response: Response | None, exception: Exception, spider: Spider) -> None:
+    def item_dropped(
+        self, item: Any, response: Response | None, exception: Exception, spider: Spider
+    ) -> None:
         # Dropped posts are in-pass duplicates: produced, but not new.
         if self.report is not None and isinstance(item, Post):
             self.report.items += 1
 
     def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:
-        self.add_error(SourceError(kind="parse", url=response.url, message=f"{failure.type.__name__}: {failure.value}"))
+        self.add_error(
+            SourceError(kind="parse", url=response.url, message=f"{_failure_name(failure)}: {failure.value}")
+        )
 
     def source_error(self, error: SourceError) -> None:
         self.add_error(error)
@@ -123,7 +135,9 @@ class CrawlReportExtension:
         for kind, count in self._error_counts.items():
             if count > MAX_ERRORS_PER_KIND:
                 self.report.errors.append(
-                    SourceError(kind=kind, message=f"{count - MAX_ERRORS_PER_KIND} more {kind} errors not listed")
+                    SourceError(
+                        kind=kind, message=f"{count - MAX_ERRORS_PER_KIND} more {kind} errors not listed"
+                    )
                 )
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
@@ -134,7 +148,9 @@ class CrawlReportExtension:
         self._summarise_overflow()
         if reason == "closespider_timeout":
             report.errors.append(
-                SourceError(kind="timeout", message="the pass reached its time limit; the rest is fetched next pass")
+                SourceError(
+                    kind="timeout", message="the pass reached its time limit; the rest is fetched next pass"
+                )
             )
         fatal = [error for error in report.errors if error.kind not in NON_FATAL_KINDS]
         # Every request failed (nothing came back): the source is down or misconfigured.
@@ -143,10 +159,13 @@ class CrawlReportExtension:
         path = report_path(self.data_dir, report.pass_id, report.source_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.write_text(
+            json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         os.replace(tmp, path)
         logger.info(
-            "event=crawl_report source_id=%s pass_id=%s ok=%s requests=%d pages=%d items=%d new_items=%d errors=%d",
+            "event=crawl_report source_id=%s pass_id=%s ok=%s requests=%d pages=%d items=%d new_items=%d"
+            " errors=%d",
             report.source_id,
             report.pass_id,
             report.ok,

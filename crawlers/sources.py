@@ -33,7 +33,9 @@ class SourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="names the state and landing folders")
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="names the state and landing folders"
+    )
     kind: SourceKind
     start_urls: list[str] = Field(min_length=1)
     allowed_domains: list[str] = Field(default_factory=list, description="default: the start URLs' hosts")
@@ -81,7 +83,9 @@ def _entry_lines(path: Path, text: str) -> list[tuple[int, dict[str, int]]]:
     return []
 
 
-def _describe(path: Path, index: int, entry: Any, lines: list[tuple[int, dict[str, int]]], exc: ValidationError) -> str:
+def _describe(
+    path: Path, index: int, entry: Any, lines: list[tuple[int, dict[str, int]]], exc: ValidationError
+) -> str:
     source_id = entry.get("id") if isinstance(entry, dict) else None
     where = f"entry {index}" + (f" (id {source_id!r})" if source_id else "")
     problems = []
@@ -106,8 +110,9 @@ def load_sources(path: Path) -> list[SourceConfig]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SourcesFileError(f"{path}: not valid YAML{at}: {exc}") from exc
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SourcesFileError(f"{path}: not valid YAML{at}: {problem}. Fix the file and run again.") from exc
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise SourcesFileError(f"{path}: expected a mapping with a 'sources:' list of source entries.")
     lines = _entry_lines(path, text)
@@ -122,7 +127,8 @@ def load_sources(path: Path) -> list[SourceConfig]:
             line = lines[index][0] if index < len(lines) else None
             at = f" (line {line})" if line else ""
             raise SourcesFileError(
-                f"{path}: entry {index}{at}: field 'id': {source.id!r} is already used by entry {seen[source.id]}; "
+                f"{path}: entry {index}{at}: field 'id': {source.id!r} is already used by entry "
+                f"{seen[source.id]}; "
                 "give every source its own id."
             )
         seen[source.id] = index

@@ -37,6 +37,7 @@ class ThreadState(BaseModel):
     last_post_at: AwareDatetime | None = None
     last_page: int = Field(1, ge=1, description="last thread page fetched")
     floors: int = Field(0, ge=0, description="highest floor number landed")
+    per_page: int = Field(10, ge=1, description="floors per thread page, as last observed")
 
 
 class ContainerState(BaseModel):
@@ -112,7 +113,8 @@ def load_state(data_dir: Path, source_id: str) -> SourceState:
         state = SourceState.model_validate_json(raw)
     except ValidationError as exc:
         raise StateFileError(
-            f"{path}: damaged crawl state ({exc.error_count()} problems); it will be rebuilt by a full crawl. "
+            f"{path}: damaged crawl state ({exc.error_count()} problems); "
+            "it will be rebuilt by a full crawl. "
             "Delete the file to silence this."
         ) from exc
     if state.source_id != source_id:

@@ -59,7 +59,12 @@ def parse_site_time(text: str, *, now: datetime, tz: tzinfo = SITE_TZ) -> dateti
     if not cleaned:
         raise SiteTimeError("empty time string")
     local_now = now.astimezone(tz)
-    parsed = _parse_cleaned(cleaned, now=now, local_now=local_now, tz=tz)
+    try:
+        parsed = _parse_cleaned(cleaned, now=now, local_now=local_now, tz=tz)
+    except SiteTimeError:
+        raise
+    except ValueError as exc:  # a field out of range: 25:70, month 13
+        raise SiteTimeError(f"impossible date or time {text!r}: {exc}") from exc
     if parsed is None:
         raise SiteTimeError(f"unrecognised site time {text!r}")
     return parsed.astimezone(UTC)
@@ -76,10 +81,11 @@ def _parse_cleaned(cleaned: str, *, now: datetime, local_now: datetime, tz: tzin
         day = local_now.date() - timedelta(days=_DAYS_BACK[match.group(1)])
         return _local(day, int(match.group(2)), int(match.group(3)), _int(match.group(4)), tz)
     if match := _FULL_DATE.match(cleaned):
-        year, month, day_of_month = int(match.group(1)), int(match.group(2)), int(match.group(3))
-        return datetime(
-            year, month, day_of_month, _int(match.group(4)), _int(match.group(5)), _int(match.group(6)), tzinfo=tz
-        )
+        fields = [int(match.group(n)) for n in (1, 2, 3)] + [_int(match.group(n)) for n in (4, 5, 6)]
+        try:
+            return datetime(*fields, tzinfo=tz)
+        except ValueError as exc:
+            raise SiteTimeError(f"impossible date or time {cleaned!r}") from exc
     if match := _MONTH_DAY.match(cleaned):
         return _month_day(match, local_now=local_now, tz=tz)
     if match := _CLOCK_ONLY.match(cleaned):
@@ -105,6 +111,12 @@ def _month_day(match: re.Match[str], *, local_now: datetime, tz: tzinfo) -> date
         return datetime(year, month, day_of_month, *clock, tzinfo=tz)
     except ValueError as exc:  # 02-29 in a year without it
         raise SiteTimeError(f"impossible date {month:02d}-{day_of_month:02d} in {year}") from exc
+
+
+def is_approximate(text: str) -> bool:
+    """True for offsets from now (`3 小时前`, `半小时前`, `刚刚`): their value drifts from pass to pass."""
+    cleaned = _clean(text)
+    return cleaned in ("刚刚", "刚才", "just now") or bool(_RELATIVE.match(cleaned) or _HALF.match(cleaned))
 
 
 def response_time(date_header: bytes | str | None, *, fetched_at: datetime) -> datetime:

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from patrol.config import Settings, load_settings
+from crawlers.sources import SourcesFileError
 from patrol.datafiles import ConfigFileError
 from patrol.logs import configure_logging
 from patrol.passes import PassSummary
@@ -202,6 +203,6 @@ _mount_command_groups()
 def main() -> None:
     try:
         app()
-    except ConfigFileError as exc:
+    except (ConfigFileError, SourcesFileError) as exc:
         console.print(f"[red]configuration error[/red]\n{escape(str(exc))}")
         raise SystemExit(2) from exc

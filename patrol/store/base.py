@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -49,6 +49,41 @@ class UpsertResult(BaseModel):
     unchanged: int = 0
     failed: int = 0
     failures: list[str] = Field(default_factory=list, description="post id: reason")
+    retried: int = Field(
+        default=0,
+        description="documents that failed in an earlier call and were sent again in this one; their"
+        " outcomes are counted above, so inserted + updated + unchanged + failed = posts given + retried",
+    )
+
+
+#: Time zone in which histogram buckets start: officers and analysts read Asia/Shanghai days.
+REPORT_TIMEZONE = "Asia/Shanghai"
+
+HistogramInterval = Literal["hour", "day", "week", "month"]
+
+#: Fields a terms aggregation may group by. Never the author: no profiling of people.
+TermsField = Literal[
+    "source_id", "kind", "top_category", "flagged_categories", "jurisdiction", "sentiment_label", "keywords"
+]
+
+
+class TimeBucket(BaseModel):
+    """Posts published in one calendar interval; empty intervals between the first and last are kept."""
+
+    start: AwareDatetime = Field(description="first instant of the interval, in the histogram's time zone")
+    count: int
+    mean_sentiment: float | None = Field(None, description="None when the interval has no posts")
+
+
+class TermBucket(BaseModel):
+    key: str
+    count: int
+
+
+class SentimentSummary(BaseModel):
+    total: int
+    mean: float | None = Field(None, description="mean sentiment in [-1, 1]; None without posts")
+    by_label: dict[str, int] = Field(default_factory=dict, description="sentiment label -> posts")
 
 
 class PostStore(Protocol):
@@ -62,6 +97,30 @@ class PostStore(Protocol):
 
     def count(self, filters: SearchFilters | None = None) -> int: ...
 
-    def top_keywords(self, limit: int = 20, filters: SearchFilters | None = None) -> list[tuple[str, int]]: ...
+    def top_keywords(
+        self, limit: int = 20, filters: SearchFilters | None = None
+    ) -> list[tuple[str, int]]: ...
+
+    def histogram(
+        self,
+        interval: HistogramInterval = "day",
+        filters: SearchFilters | None = None,
+        *,
+        timezone: str = REPORT_TIMEZONE,
+    ) -> list[TimeBucket]:
+        """Posts per calendar interval by publication time, oldest first."""
+        ...
+
+    def terms(
+        self, field: TermsField, filters: SearchFilters | None = None, *, limit: int = 10
+    ) -> list[TermBucket]:
+        """The most frequent values of `field`, most posts first, ties by value."""
+        ...
+
+    def sentiment(self, filters: SearchFilters | None = None) -> SentimentSummary: ...
+
+    def delete_older_than(self, cutoff: datetime) -> int:
+        """Retention: remove every post published before `cutoff`; returns how many were removed."""
+        ...
 
     def close(self) -> None: ...

@@ -14,12 +14,25 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from patrol.schema import AnalysedPost, Analysis, Post
-from patrol.store.base import QueryTokenizer, SearchFilters, SearchHit, SearchPage, UpsertResult
+from patrol.store.base import (
+    REPORT_TIMEZONE,
+    HistogramInterval,
+    QueryTokenizer,
+    SearchFilters,
+    SearchHit,
+    SearchPage,
+    SentimentSummary,
+    TermBucket,
+    TermsField,
+    TimeBucket,
+    UpsertResult,
+)
 from patrol.store.snippets import make_snippet
 from patrol.thresholds import Thresholds
 
@@ -56,7 +69,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(body, tokenize = "unicod
 
 
 def _iso(value: datetime) -> str:
-    return value.isoformat()
+    # Stored times are UTC ISO strings and compared as text, so a bound in another zone is converted first.
+    return value.astimezone(UTC).isoformat()
 
 
 def _content_hash(item: AnalysedPost) -> str:
@@ -76,7 +90,7 @@ class SqlitePostStore:
         self, path: Path, tokenize: QueryTokenizer | None = None, thresholds: Thresholds | None = None
     ) -> None:
         self.path = path
-        self.thresholds = thresholds or Thresholds()
+        self.thresholds = thresholds or Thresholds.model_validate({})
         path.parent.mkdir(parents=True, exist_ok=True)
         self._tokenize = tokenize or (lambda text: text.split())
         self._lock = threading.Lock()
@@ -150,9 +164,12 @@ class SqlitePostStore:
             values,
         )
         rowid = conn.execute("SELECT rowid FROM posts WHERE id = ?", (post.id,)).fetchone()[0]
-        title_tokens = " ".join(self._tokenize(post.title or post.thread_title or "")) if post.floor in (None, 1) else ""
+        title = post.title or post.thread_title or ""
+        title_tokens = " ".join(self._tokenize(title)) if post.floor in (None, 1) else ""
         body = " ".join(analysis.tokens)
-        conn.execute("INSERT OR REPLACE INTO posts_fts(rowid, body) VALUES (?, ?)", (rowid, f"{title_tokens} {body}"))
+        conn.execute(
+            "INSERT OR REPLACE INTO posts_fts(rowid, body) VALUES (?, ?)", (rowid, f"{title_tokens} {body}")
+        )
         if row is None:
             result.inserted += 1
         else:
@@ -173,7 +190,9 @@ class SqlitePostStore:
     # -- reads --------------------------------------------------------------------------------
 
     def get(self, post_id: str) -> AnalysedPost | None:
-        row = self._conn.execute("SELECT post_json, analysis_json FROM posts WHERE id = ?", (post_id,)).fetchone()
+        row = self._conn.execute(
+            "SELECT post_json, analysis_json FROM posts WHERE id = ?", (post_id,)
+        ).fetchone()
         if row is None:
             return None
         return AnalysedPost(
@@ -258,7 +277,9 @@ class SqlitePostStore:
     def count(self, filters: SearchFilters | None = None) -> int:
         clauses, params = self._where(filters)
         where = "".join(f" AND {c}" for c in clauses)
-        return int(self._conn.execute(f"SELECT count(*) FROM posts p WHERE 1 = 1{where}", params).fetchone()[0])
+        return int(
+            self._conn.execute(f"SELECT count(*) FROM posts p WHERE 1 = 1{where}", params).fetchone()[0]
+        )
 
     def top_keywords(self, limit: int = 20, filters: SearchFilters | None = None) -> list[tuple[str, int]]:
         clauses, params = self._where(filters)
@@ -269,6 +290,101 @@ class SqlitePostStore:
         ):
             counts.update(json.loads(keywords or "[]"))
         return counts.most_common(limit)
+
+    # -- aggregations -------------------------------------------------------------------------
+
+    def _rows(self, columns: str, filters: SearchFilters | None) -> sqlite3.Cursor:
+        clauses, params = self._where(filters)
+        where = "".join(f" AND {c}" for c in clauses)
+        return self._conn.execute(f"SELECT {columns} FROM posts p WHERE 1 = 1{where}", params)
+
+    def histogram(
+        self,
+        interval: HistogramInterval = "day",
+        filters: SearchFilters | None = None,
+        *,
+        timezone: str = REPORT_TIMEZONE,
+    ) -> list[TimeBucket]:
+        zone = ZoneInfo(timezone)
+        sums: dict[datetime, list[float]] = {}
+        for published_at, sentiment in self._rows("p.published_at, p.sentiment", filters):
+            start = bucket_start(datetime.fromisoformat(published_at), interval, zone)
+            sums.setdefault(start, []).append(float(sentiment))
+        if not sums:
+            return []
+        buckets: list[TimeBucket] = []
+        start, last = min(sums), max(sums)
+        while start <= last:
+            values = sums.get(start, [])
+            mean = sum(values) / len(values) if values else None
+            buckets.append(TimeBucket(start=start, count=len(values), mean_sentiment=mean))
+            start = next_bucket_start(start, interval, zone)
+        return buckets
+
+    def terms(
+        self, field: TermsField, filters: SearchFilters | None = None, *, limit: int = 10
+    ) -> list[TermBucket]:
+        counts: Counter[str] = Counter()
+        if field == "keywords":
+            rows = self._rows("json_extract(p.analysis_json, '$.keywords')", filters)
+            for (keywords,) in rows:
+                counts.update(set(json.loads(keywords or "[]")))
+        elif field == "flagged_categories":
+            for (flagged,) in self._rows("p.flagged_categories", filters):
+                counts.update(flagged.split())
+        elif field == "sentiment_label":
+            for (label,) in self._rows("json_extract(p.analysis_json, '$.sentiment_label')", filters):
+                counts[label] += 1
+        else:
+            column = {"source_id": "p.source_id", "kind": "p.kind", "top_category": "p.top_category",
+                      "jurisdiction": "p.jurisdiction"}[field]
+            for (value,) in self._rows(column, filters):
+                if value is not None:  # posts without the field are not a bucket, as in Elasticsearch
+                    counts[value] += 1
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [TermBucket(key=key, count=count) for key, count in ranked]
+
+    def sentiment(self, filters: SearchFilters | None = None) -> SentimentSummary:
+        total, score_sum = 0, 0.0
+        labels: Counter[str] = Counter()
+        rows = self._rows("p.sentiment, json_extract(p.analysis_json, '$.sentiment_label')", filters)
+        for score, label in rows:
+            total += 1
+            score_sum += float(score)
+            labels[label] += 1
+        return SentimentSummary(
+            total=total, mean=score_sum / total if total else None, by_label=dict(sorted(labels.items()))
+        )
+
+    # -- retention ------------------------------------------------------------------------------
+
+    def delete_older_than(self, cutoff: datetime) -> int:
+        with self._transaction() as conn:
+            bound = _iso(cutoff)
+            conn.execute(
+                "DELETE FROM posts_fts WHERE rowid IN (SELECT rowid FROM posts WHERE published_at < ?)",
+                (bound,),
+            )
+            return conn.execute("DELETE FROM posts WHERE published_at < ?", (bound,)).rowcount
+
+    def iter_posts(self, batch_size: int = 1000) -> Iterator[list[AnalysedPost]]:
+        """Every post in insertion order, a batch at a time (`patrol reindex` reads the store this way)."""
+        last = 0
+        while True:
+            rows = self._conn.execute(
+                "SELECT rowid, post_json, analysis_json FROM posts WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, batch_size),
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1]["rowid"]
+            yield [
+                AnalysedPost(
+                    post=Post.model_validate_json(r["post_json"]),
+                    analysis=Analysis.model_validate_json(r["analysis_json"]),
+                )
+                for r in rows
+            ]
 
     def iter_flagged(self) -> Iterator[AnalysedPost]:
         for row in self._conn.execute(
@@ -282,3 +398,35 @@ class SqlitePostStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def bucket_start(moment: datetime, interval: HistogramInterval, zone: ZoneInfo) -> datetime:
+    """The first instant of the calendar interval holding `moment`, as wall time in `zone`.
+
+    Weeks start on Monday (ISO), as Elasticsearch's calendar week does.
+    """
+    local = moment.astimezone(zone)
+    if interval == "hour":
+        wall = local.replace(minute=0, second=0, microsecond=0)
+    elif interval == "day":
+        wall = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    elif interval == "week":
+        day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        wall = day - timedelta(days=day.weekday())
+    else:
+        wall = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    # A ZoneInfo offset follows the wall time, so the bucket carries the offset valid at its start.
+    return wall
+
+
+def next_bucket_start(start: datetime, interval: HistogramInterval, zone: ZoneInfo) -> datetime:
+    wall = start.replace(tzinfo=None)
+    if interval == "hour":
+        return (start.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
+    if interval == "day":
+        wall += timedelta(days=1)
+    elif interval == "week":
+        wall += timedelta(days=7)
+    else:
+        wall = wall.replace(year=wall.year + wall.month // 12, month=wall.month % 12 + 1)
+    return wall.replace(tzinfo=zone)

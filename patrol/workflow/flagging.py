@@ -3,6 +3,10 @@
 Idempotent by construction: a (post, category) pair is attached at most once (unique constraint),
 and an item's id derives from the first post of its group, so re-running a pass, or two schedulers
 racing over the same batch, never doubles an item.
+
+A new life-safety item (violence_threat, self_harm) starts its acknowledgement timer and pages the
+duty officer through the outbox in the same transaction; every new item and attached copy is
+written to the audit log.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -19,7 +24,19 @@ from sqlalchemy.orm import Session
 
 from patrol.schema import LIFE_SAFETY_CATEGORIES, AnalysedPost, utcnow
 from patrol.thresholds import Thresholds
+from patrol.workflow.audit import record_audit
 from patrol.workflow.models import ReviewItem, ReviewItemPost
+from patrol.workflow.outbox import enqueue_notification
+from patrol.workflow.policy import SlaPolicy, WorkflowFiles
+
+FLAG_STAGE_ACTOR = "system:flag-stage"
+
+
+@cache
+def _default_sla() -> SlaPolicy:
+    from patrol.datafiles import load_yaml_model
+
+    return load_yaml_model(WorkflowFiles().sla, SlaPolicy)
 
 
 class FlagReport(BaseModel):
@@ -70,8 +87,10 @@ def open_review_items(
     *,
     max_distance: int,
     now: datetime | None = None,
+    sla: SlaPolicy | None = None,
 ) -> FlagReport:
     now = now or utcnow()
+    sla = sla or _default_sla()
     report = FlagReport()
     candidates = [(a, c) for a in analysed for c in thresholds.flagged(a.analysis.risk_scores)]
     if not candidates:
@@ -79,7 +98,9 @@ def open_review_items(
     post_ids = {a.post.id for a, _ in candidates}
     existing = set(
         session.execute(
-            select(ReviewItemPost.post_id, ReviewItemPost.category).where(ReviewItemPost.post_id.in_(post_ids))
+            select(ReviewItemPost.post_id, ReviewItemPost.category).where(
+                ReviewItemPost.post_id.in_(post_ids)
+            )
         ).tuples()
     )
     groups = _GroupIndex(session, {c for _, c in candidates})
@@ -94,26 +115,37 @@ def open_review_items(
         item_id = groups.find(category, analysis.simhash, max_distance)
         if item_id is None:
             item_id = review_item_id(category, post.id)
-            session.add(
-                ReviewItem(
-                    id=item_id,
-                    category=category,
-                    status="new",
-                    life_safety=category in LIFE_SAFETY_CATEGORIES,
-                    max_score=score,
-                    first_post_id=post.id,
-                    source_id=post.source_id,
-                    jurisdiction=analysis.jurisdiction or post.jurisdiction_hint,
-                    post_count=0,
-                    created_at=now,
-                    updated_at=now,
-                )
+            life_safety = category in LIFE_SAFETY_CATEGORIES
+            new_item = ReviewItem(
+                id=item_id,
+                category=category,
+                status="new",
+                life_safety=life_safety,
+                max_score=score,
+                first_post_id=post.id,
+                source_id=post.source_id,
+                jurisdiction=analysis.jurisdiction or post.jurisdiction_hint,
+                post_count=0,
+                created_at=now,
+                updated_at=now,
+                ack_due_at=now + sla.life_safety_ack if life_safety else None,
             )
+            session.add(new_item)
             session.flush()
+            _announce_new_item(session, new_item, score, now)
             report.new_items += 1
             new_by_category[category] += 1
         else:
             report.attached_copies += 1
+            record_audit(
+                session,
+                at=now,
+                actor=FLAG_STAGE_ACTOR,
+                action="item.post_attached",
+                entity_type="review_item",
+                entity_id=item_id,
+                after={"post_id": post.id, "score": score},
+            )
         review_item = session.get(ReviewItem, item_id)
         assert review_item is not None
         review_item.post_count += 1
@@ -137,6 +169,44 @@ def open_review_items(
         groups.add(category, analysis.simhash, item_id)
     report.new_items_by_category = dict(new_by_category)
     return report
+
+
+def _announce_new_item(session: Session, item: ReviewItem, score: float, now: datetime) -> None:
+    record_audit(
+        session,
+        at=now,
+        actor=FLAG_STAGE_ACTOR,
+        action="item.created",
+        entity_type="review_item",
+        entity_id=item.id,
+        after={
+            "status": "new",
+            "category": item.category,
+            "first_post_id": item.first_post_id,
+            "score": score,
+            "life_safety": item.life_safety,
+            "jurisdiction": item.jurisdiction,
+            "ack_due_at": item.ack_due_at,
+        },
+    )
+    if item.life_safety:
+        # Life-safety items skip batching: the page goes out with the transaction that created the item.
+        enqueue_notification(
+            session,
+            topic="item.life_safety",
+            key=f"item.life_safety:{item.id}",
+            payload={
+                "item_id": item.id,
+                "category": item.category,
+                "score": round(score, 3),
+                "jurisdiction": item.jurisdiction,
+                "source_id": item.source_id,
+                "ack_due_at": item.ack_due_at.isoformat() if item.ack_due_at else None,
+                "summary": f"life-safety {item.category} item {item.id}",
+            },
+            at=now,
+            unit_id=item.jurisdiction,
+        )
 
 
 def review_items_by_category(session: Session) -> dict[str, int]:

@@ -1,0 +1,140 @@
+"""`patrol reindex`: a mapping change moves writes, then reads, to new indices, losing nothing.
+
+Runs against the fake upstream in `test_es_fake.py` (a stdlib HTTP server on 127.0.0.1 and an
+ephemeral port, over the real client), because no Elasticsearch engine can run on the build machines.
+A second mapping version is made by copying `es_mappings/` and adding `posts.v2.json`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from patrol.commands.reindex import reindex, run_reindex
+from patrol.schema import AnalysedPost
+from patrol.store.elastic import MAPPINGS_DIR, BulkSettings, ElasticPostStore
+from patrol.store.sqlite import SqlitePostStore
+from tests.conftest import make_analysed
+from tests.unit.test_es_fake import FakeElasticsearch
+
+OCTOBER = datetime(2026, 10, 30, tzinfo=UTC)
+NOVEMBER = datetime(2026, 11, 2, tzinfo=UTC)
+POSTS = [
+    make_analysed(f"r{i}", f"帖子{i}", ["帖子", str(i)], published_at=OCTOBER if i < 2 else NOVEMBER)
+    for i in range(6)
+]
+V1 = ["patrol-posts-v1-2026.10.01", "patrol-posts-v1-2026.11.01"]
+V2 = ["patrol-posts-v2-2026.10.01", "patrol-posts-v2-2026.11.01"]
+
+
+@pytest.fixture
+def fake_es() -> Iterator[FakeElasticsearch]:
+    with FakeElasticsearch() as server:
+        yield server
+
+
+@pytest.fixture
+def mappings_v2(tmp_path: Path) -> Path:
+    folder = tmp_path / "es_mappings"
+    shutil.copytree(MAPPINGS_DIR, folder)
+    shutil.copy(folder / "posts.v1.json", folder / "posts.v2.json")
+    return folder
+
+
+def _store(fake: FakeElasticsearch, tmp_path: Path, mappings_dir: Path = MAPPINGS_DIR) -> ElasticPostStore:
+    return ElasticPostStore.from_url(
+        fake.url,
+        dead_letter_path=tmp_path / "dead-letter.jsonl",
+        mappings_dir=mappings_dir,
+        bulk=BulkSettings(max_attempts=2, initial_backoff_s=0.01),
+    )
+
+
+def _aliases(fake: FakeElasticsearch) -> dict[str, set[str]]:
+    return {name: set(index.aliases) for name, index in fake.cluster.indices.items()}
+
+
+def test_a_first_load_creates_the_months_with_their_aliases(fake_es: FakeElasticsearch, tmp_path: Path) -> None:
+    report = run_reindex(_store(fake_es, tmp_path), [POSTS[:3], POSTS[3:]])
+    assert (report.mode, report.from_versions, report.to_version) == ("load", [], 1)
+    assert (report.posts, report.result.inserted) == (6, 6)
+    assert report.documents == {V1[0]: 2, V1[1]: 4}
+    assert _aliases(fake_es) == {
+        V1[0]: {"patrol-posts", "patrol-posts-write-2026.10"},
+        V1[1]: {"patrol-posts", "patrol-posts-write-2026.11"},
+    }
+
+
+def test_a_new_mapping_moves_writes_then_reads_and_keeps_live_writes(
+    fake_es: FakeElasticsearch, tmp_path: Path, mappings_v2: Path
+) -> None:
+    _store(fake_es, tmp_path).upsert(POSTS)
+    v2 = _store(fake_es, tmp_path, mappings_v2)
+    newer = make_analysed("r3", "帖子3 改过", ["帖子", "3", "改过"], published_at=NOVEMBER)
+
+    def sqlite_copy() -> Iterator[list[AnalysedPost]]:
+        # Writes are already on v2 when the copy starts; the live pipeline updates a post meanwhile.
+        assert _aliases(fake_es)[V2[1]] == {"patrol-posts-write-2026.11"}
+        assert v2.upsert([newer]).inserted == 1
+        yield POSTS[:3]
+        yield POSTS[3:]
+
+    report = run_reindex(v2, sqlite_copy())
+    assert (report.mode, report.from_versions, report.to_version) == ("migrate", [1], 2)
+    assert report.created_indices == V2 and report.reads_switched
+    assert (report.result.inserted, report.result.unchanged) == (5, 1)  # r3: the live copy stays
+    assert fake_es.cluster.indices[V2[1]].docs["test-forum:r3"]["analysis"]["tokens"] == ["帖子", "3", "改过"]
+    writes, reads = fake_es.cluster.alias_updates  # two atomic updates, writes first
+    assert [next(iter(a)) for a in writes] == ["remove", "add", "remove", "add"]
+    assert {next(iter(a.values()))["alias"] for a in reads} == {"patrol-posts"}
+    assert _aliases(fake_es) == {
+        V1[0]: set(), V1[1]: set(),
+        V2[0]: {"patrol-posts", "patrol-posts-write-2026.10"},
+        V2[1]: {"patrol-posts", "patrol-posts-write-2026.11"},
+    }
+    assert report.old_indices == V1 and report.documents == {V1[0]: 2, V1[1]: 4, V2[0]: 2, V2[1]: 4}
+
+    again = run_reindex(v2, [POSTS[:3], [newer, *POSTS[4:]]], delete_old=True)
+    assert again.mode == "load" and again.result.unchanged == 6
+    assert again.deleted_indices == V1 and sorted(fake_es.cluster.indices) == V2
+
+
+def test_a_migration_with_dead_letters_keeps_reads_until_a_rerun_finishes_it(
+    fake_es: FakeElasticsearch, tmp_path: Path, mappings_v2: Path
+) -> None:
+    _store(fake_es, tmp_path).upsert(POSTS)
+    v2 = _store(fake_es, tmp_path, mappings_v2)
+    fake_es.cluster.bulk_plan = [("fail_items", {"test-forum:r1": (400, "mapper_parsing_exception")})]
+    first = run_reindex(v2, [POSTS])
+    assert first.result.failed == 1 and not first.reads_switched
+    assert "patrol-posts" in _aliases(fake_es)[V1[0]] and "patrol-posts" not in _aliases(fake_es)[V2[0]]
+    second = run_reindex(v2, [POSTS], delete_old=True)
+    assert second.mode == "migrate" and second.reads_switched
+    # r1 comes again in this run's posts, which supersede its dead letter: sent and counted once.
+    assert (second.result.retried, second.result.inserted, second.result.unchanged) == (0, 1, 5)
+    assert second.deleted_indices == V1 and v2.dead_letters.pending() == []
+    assert sorted(fake_es.cluster.all_docs()) == sorted(p.post.id for p in POSTS)
+
+
+def test_the_command_reads_the_sqlite_store(
+    fake_es: FakeElasticsearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    sqlite = SqlitePostStore(data_dir / "patrol.db")
+    sqlite.upsert(POSTS)
+    sqlite.close()
+    monkeypatch.setenv("PATROL_ES_URL", fake_es.url)
+    app = __import__("typer").Typer()
+    app.command()(reindex)
+    outcome = CliRunner().invoke(app, ["--data-dir", str(data_dir), "--json", "--batch-size", "4"])
+    assert outcome.exit_code == 0, outcome.output
+    assert '"inserted": 6' in outcome.output
+    assert sorted(fake_es.cluster.all_docs()) == sorted(p.post.id for p in POSTS)
+    monkeypatch.delenv("PATROL_ES_URL")
+    refused = CliRunner().invoke(app, ["--data-dir", str(data_dir)])
+    assert refused.exit_code == 2 and "PATROL_ES_URL is not set" in refused.output
