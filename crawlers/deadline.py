@@ -1,6 +1,7 @@
 """The pass's time limit, kept by the crawl itself so it ends cleanly before the runner's deadline.
 
-Past `PATROL_DEADLINE_S` seconds the spider schedules nothing new, the retry middleware stops
+Past `PATROL_DEADLINE_AT` (a Unix time: the runner fixes it before the process starts, so slow
+start-up eats into the pass, not past it) the spider schedules nothing new, the retry middleware stops
 retrying and `DeadlineMiddleware` drops requests still queued. In-flight downloads end (at most
 `DOWNLOAD_TIMEOUT` later), the spider closes as "finished", the last batch lands and the report is
 written; work not done is redone next pass because its state never advanced.
@@ -9,6 +10,7 @@ written; work not done is redone next pass because its state never advanced.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -21,18 +23,22 @@ class PassDeadlineReached(IgnoreRequest):
 
 
 class PassDeadline:
-    """A monotonic deadline `PATROL_DEADLINE_S` seconds after creation (none when unset or 0)."""
+    """The Unix time `PATROL_DEADLINE_AT` after which the pass winds down (none when unset or 0)."""
 
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self._at = time.monotonic() + seconds if seconds else None
+    def __init__(self, at: float | None) -> None:
+        self.at = at or None
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> PassDeadline:
-        return cls(settings.getfloat("PATROL_DEADLINE_S", 0.0) or None)
+        return cls(settings.getfloat("PATROL_DEADLINE_AT", 0.0))
 
     def passed(self) -> bool:
-        return self._at is not None and time.monotonic() >= self._at
+        return self.at is not None and time.time() >= self.at
+
+    def describe(self) -> str:
+        if self.at is None:
+            return "no time limit"
+        return "time limit " + datetime.fromtimestamp(self.at, UTC).strftime("%H:%M:%SZ")
 
 
 class DeadlineMiddleware:
@@ -47,4 +53,4 @@ class DeadlineMiddleware:
 
     def process_request(self, request: Request) -> None:
         if self.deadline.passed():
-            raise PassDeadlineReached(f"pass time limit ({self.deadline.seconds:.0f}s) reached")
+            raise PassDeadlineReached(f"pass {self.deadline.describe()} reached")

@@ -18,7 +18,7 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 # Discuz prints "本帖最后由 X 于 ... 编辑" in <i class="pstatus">: an edit notice, not the author's words.
 _SKIP_CLASSES = frozenset({"pstatus", "jammer"})
 _SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000]+")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def _skipped(element: _Element) -> bool:
@@ -32,32 +32,40 @@ def _skipped(element: _Element) -> bool:
     )
 
 
+def _source_text(text: str | None) -> str:
+    # A newline in HTML source is only whitespace; line breaks come from <br> and block elements.
+    return text.replace("\r", " ").replace("\n", " ") if text else ""
+
+
+def _block_break(out: list[str]) -> None:
+    for piece in reversed(out):
+        if piece.strip(" "):
+            if not piece.endswith("\n"):
+                out.append("\n")
+            return
+
+
 def _walk(element: _Element, out: list[str], skip: frozenset[_Element]) -> None:
     tag = element.tag.lower() if isinstance(element.tag, str) else ""
     if element not in skip and not _skipped(element):
         if tag == "br":
             out.append("\n")
         elif tag == "img":
-            alt = (element.get("alt") or "").strip()
-            out.append(alt)
+            out.append((element.get("alt") or "").strip())
         else:
             if tag in _BLOCK_TAGS:
-                out.append("\n")
-            if element.text:
-                out.append(element.text)
+                _block_break(out)
+            out.append(_source_text(element.text))
             for child in element:
                 _walk(child, out, skip)
             if tag in _BLOCK_TAGS:
-                out.append("\n")
-    if element.tail:
-        out.append(element.tail)
+                _block_break(out)
+    out.append(_source_text(element.tail))
 
 
 def element_text(element: _Element, *, skip: frozenset[_Element] = frozenset()) -> str:
     """The readable text inside `element` (its own tail excluded), leaving out `skip` subtrees."""
-    out: list[str] = []
-    if element.text:
-        out.append(element.text)
+    out: list[str] = [_source_text(element.text)]
     for child in element:
         _walk(child, out, skip)
     return tidy_text("".join(out))
@@ -72,7 +80,6 @@ def fragment_text(fragment: str) -> str:
 
 
 def tidy_text(text: str) -> str:
-    """Collapse runs of spaces, trim every line, keep single blank-line paragraph breaks out."""
+    """Collapse runs of spaces, trim every line, keep at most one blank line between paragraphs."""
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    joined = "\n".join(lines)
-    return _BLANK_LINES.sub("\n", joined).strip()
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

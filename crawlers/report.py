@@ -1,6 +1,7 @@
 """The pass report: what one crawl of one source did, as `patrol.schema.CrawlReport` JSON.
 
-A Scrapy extension counts requests, pages and posts and collects errors by kind; at spider close
+A Scrapy extension counts requests (every download attempt, robots.txt and retries included), pages
+(responses a spider parsed successfully) and posts, and collects errors by kind; at spider close
 (after the landing pipeline has renamed its batches) it writes
 `<PATROL_DATA_DIR>/reports/<pass_id>/<source_id>.json` for the runner and the pass summary.
 
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 source_error = object()
 #: Sent by the landing pipeline with `path=Path` when a batch has been renamed into place.
 batch_landed = object()
+#: Sent by spiders when they have parsed a page successfully.
+page_parsed = object()
 
 #: At most this many errors of one kind are kept verbatim; the rest are counted in one summary entry.
 MAX_ERRORS_PER_KIND = 50
@@ -48,10 +51,6 @@ def report_path(data_dir: Path, pass_id: str, source_id: str) -> Path:
 
 def _failure_name(failure: Failure) -> str:
     return failure.type.__name__ if failure.type is not None else "Error"
-
-
-def _is_robots(request: Request) -> bool:
-    return request.url.split("?", 1)[0].endswith("/robots.txt")
 
 
 class CrawlReportExtension:
@@ -74,7 +73,7 @@ class CrawlReportExtension:
         crawler.signals.connect(
             extension.request_reached_downloader, signal=signals.request_reached_downloader
         )
-        crawler.signals.connect(extension.response_received, signal=signals.response_received)
+        crawler.signals.connect(extension.page_parsed, signal=page_parsed)
         crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(extension.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(extension.spider_error, signal=signals.spider_error)
@@ -93,8 +92,8 @@ class CrawlReportExtension:
         if self.report is not None:
             self.report.requests += 1
 
-    def response_received(self, response: Response, request: Request, spider: Spider) -> None:
-        if self.report is not None and response.status < 400 and not _is_robots(request):
+    def page_parsed(self) -> None:
+        if self.report is not None:
             self.report.pages += 1
 
     def item_scraped(self, item: Any, response: Response | None, spider: Spider) -> None:
@@ -153,7 +152,7 @@ class CrawlReportExtension:
                 )
             )
         fatal = [error for error in report.errors if error.kind not in NON_FATAL_KINDS]
-        # Every request failed (nothing came back): the source is down or misconfigured.
+        # No page could be read (all failed, or all were garbage): the source is down or broken.
         if report.pages == 0 and (fatal or report.requests == 0):
             report.ok = False
         path = report_path(self.data_dir, report.pass_id, report.source_id)

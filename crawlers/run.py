@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -45,19 +46,20 @@ def _log_tail(log_path: Path) -> str:
         return ""
 
 
-def time_limits(timeout_s: int) -> dict[str, int]:
+def time_limits(timeout_s: int, *, now: float) -> dict[str, int | float]:
     """Scrapy limits that let a crawl end by itself before the runner's hard timeout.
 
-    At `PATROL_DEADLINE_S` the crawl stops scheduling and retrying; downloads in flight end
-    within `DOWNLOAD_TIMEOUT`, leaving time to land the last batch and write the report.
+    At `PATROL_DEADLINE_AT` (fixed here, so a slow start-up eats into the pass rather than
+    past it) the crawl stops scheduling and retrying; downloads in flight end within
+    `DOWNLOAD_TIMEOUT`, leaving time to land the last batch and write the report.
     `CLOSESPIDER_TIMEOUT` is the backstop should that not happen.
     """
     download_timeout = max(1, min(DEFAULT_DOWNLOAD_TIMEOUT_S, timeout_s // 6))
-    deadline = max(1, timeout_s - 2 * download_timeout - CLOSE_MARGIN_S)
-    backstop = max(deadline, timeout_s - download_timeout - CLOSE_MARGIN_S)
+    deadline_s = max(1, timeout_s - 2 * download_timeout - CLOSE_MARGIN_S)
+    backstop_s = max(deadline_s, timeout_s - download_timeout - CLOSE_MARGIN_S)
     return {
-        "PATROL_DEADLINE_S": deadline,
-        "CLOSESPIDER_TIMEOUT": backstop,
+        "PATROL_DEADLINE_AT": round(now + deadline_s, 3),
+        "CLOSESPIDER_TIMEOUT": backstop_s,
         "DOWNLOAD_TIMEOUT": download_timeout,
     }
 
@@ -131,7 +133,7 @@ def run_crawl(
         pass_id=pass_id,
         data_dir=data_dir,
         sources_file=sources_file,
-        settings={**time_limits(timeout_s), **(settings or {})},
+        settings={**time_limits(timeout_s, now=time.time()), **(settings or {})},
     )
     env = dict(os.environ)
     env["SCRAPY_SETTINGS_MODULE"] = "crawlers.settings"

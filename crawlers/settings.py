@@ -66,7 +66,7 @@ RETRY_BACKOFF_BASE = 0.5
 #: Longest wait before a retry, seconds (our setting).
 RETRY_BACKOFF_MAX = 30.0
 DOWNLOADER_MIDDLEWARES = {
-    # Drops queued requests once the pass is out of time (PATROL_DEADLINE_S), before robots.txt is asked.
+    # Drops queued requests once the pass is out of time (PATROL_DEADLINE_AT), before robots.txt is asked.
     "crawlers.deadline.DeadlineMiddleware": 50,
     # Our retry waits before retrying; it takes the built-in one's place (priority 550).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
@@ -101,8 +101,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 PATROL_DATA_DIR = str(_REPO_ROOT / "data")
 #: The sources file the spiders read their source from (the runner passes the pipeline's file).
 PATROL_SOURCES_FILE = str(_REPO_ROOT / "patrol" / "defaults" / "sources.yaml")
-#: Seconds after which the pass schedules nothing new and ends cleanly (0: no limit; the runner sets it).
-PATROL_DEADLINE_S = 0
+#: Unix time after which the pass schedules nothing new and ends cleanly (0: no limit; the runner sets it).
+PATROL_DEADLINE_AT = 0
 #: Posts per landing batch before it is renamed and a new one started.
 PATROL_BATCH_MAX_ITEMS = 5000
 #: Weibo: most comment pages fetched per weibo per pass (comments are newest first).

@@ -81,9 +81,10 @@ def _parse_cleaned(cleaned: str, *, now: datetime, local_now: datetime, tz: tzin
         day = local_now.date() - timedelta(days=_DAYS_BACK[match.group(1)])
         return _local(day, int(match.group(2)), int(match.group(3)), _int(match.group(4)), tz)
     if match := _FULL_DATE.match(cleaned):
-        fields = [int(match.group(n)) for n in (1, 2, 3)] + [_int(match.group(n)) for n in (4, 5, 6)]
+        year, month, day_of_month = (int(match.group(n)) for n in (1, 2, 3))
+        hour, minute, second = (_int(match.group(n)) for n in (4, 5, 6))
         try:
-            return datetime(*fields, tzinfo=tz)
+            return datetime(year, month, day_of_month, hour, minute, second, tzinfo=tz)
         except ValueError as exc:
             raise SiteTimeError(f"impossible date or time {cleaned!r}") from exc
     if match := _MONTH_DAY.match(cleaned):

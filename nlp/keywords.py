@@ -32,9 +32,7 @@ def read_word_list(path: Path) -> frozenset[str]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigFileError(f"{path}: word list not found; restore it from the package") from exc
-    return frozenset(
-        line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
-    )
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
 
 
 class KeywordExtractor:

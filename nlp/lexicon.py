@@ -41,15 +41,15 @@ from patrol.schema import LIFE_SAFETY_CATEGORIES, RISK_CATEGORIES, Evidence, Ris
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 DEFAULT_LEXICON_FILE = RESOURCES_DIR / "lexicon.yaml"
 
-#: A combination rule considers at most this many matches per group (long spam repeats terms).
-_MAX_MATCHES_PER_GROUP = 12
+#: Around each anchor match, a combination rule tries at most this many of every other group's
+#: nearest matches (long spam repeats its terms).
+_MAX_MATCHES_PER_GROUP = 8
 
 
 # -- the file's schema --------------------------------------------------------------------------
 
 # YAML reads an unquoted 119 or 96110 as a number; a term is always text.
 Term = Annotated[str, BeforeValidator(lambda value: str(value) if isinstance(value, int) else value)]
-
 
 
 class TermGroup(BaseModel):
@@ -101,8 +101,7 @@ class Rule(BaseModel):
             raise ValueError(f"rule {self.id}: head {self.head!r} is not one of its groups {self.groups}")
         if self.life_safety_signal and self.category not in LIFE_SAFETY_CATEGORIES:
             raise ValueError(
-                f"rule {self.id}: life_safety_signal is only for {sorted(LIFE_SAFETY_CATEGORIES)}, "
-                f"not {self.category}"
+                f"rule {self.id}: life_safety_signal is only for {sorted(LIFE_SAFETY_CATEGORIES)}, not {self.category}"
             )
         return self
 
@@ -184,11 +183,7 @@ class LexiconResult:
         With a life-safety signal only strong contexts count: a game word next to a real
         first-person threat must not hide it.
         """
-        factors = [
-            c.damp
-            for c in self.contexts
-            if category in c.applies_to and (c.strong or not life_safety_signal)
-        ]
+        factors = [c.damp for c in self.contexts if category in c.applies_to and (c.strong or not life_safety_signal)]
         return min(factors, default=1.0)
 
 
@@ -196,6 +191,14 @@ class LexiconResult:
 
 
 _TERM, _TOKEN, _EXCLUDE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _ContextGroups:
+    context: Context
+    weak: frozenset[str]
+    strong: frozenset[str]
+    applies_to: frozenset[str]
 
 
 class _Compiled:
@@ -223,7 +226,8 @@ class _Compiled:
             self.rules_by_first_group[rule.groups[0]].append((order, rule))
         all_categories = frozenset(RISK_CATEGORIES)
         self.contexts = [
-            (c, frozenset(c.applies_to) if c.applies_to is not None else all_categories) for c in lexicon.contexts
+            _ContextGroups(c, frozenset(c.weak), frozenset(c.strong), frozenset(c.applies_to or all_categories))
+            for c in lexicon.contexts
         ]
 
 
@@ -312,35 +316,50 @@ class LexiconScorer:
 
 def _found_contexts(tables: _Compiled, groups: dict[str, list[Match]]) -> list[FoundContext]:
     found: list[FoundContext] = []
-    for context, applies_to in tables.contexts:
-        strong = any(g in groups for g in context.strong)
-        if strong or any(g in groups for g in context.weak):
-            found.append(FoundContext(context.id, strong, applies_to, context.damp))
+    for entry in tables.contexts:
+        strong = not entry.strong.isdisjoint(groups)
+        if strong or not entry.weak.isdisjoint(groups):
+            found.append(FoundContext(entry.context.id, strong, entry.applies_to, entry.context.damp))
     return found
 
 
 def _rule_windows(rule: Rule, groups: dict[str, list[Match]], lexicon: LexiconFile) -> list[tuple[Match, ...]]:
     """Up to `max_evidence_per_rule` sets of matches, one per group, that satisfy the rule."""
-    lists = [groups.get(name) for name in rule.groups]
+    lists = [groups.get(name, []) for name in rule.groups]
     if not all(lists):
         return []
-    candidates: list[list[Match]] = [list(matches or [])[:_MAX_MATCHES_PER_GROUP] for matches in lists]
     if rule.negated_by is not None:
         head = rule.groups.index(rule.head) if rule.head else len(rule.groups) - 1
         negations = groups.get(rule.negated_by, [])
-        candidates[head] = [m for m in candidates[head] if not _negated(m, negations, lexicon.negation_window)]
-        if not candidates[head]:
+        lists[head] = [m for m in lists[head] if not _negated(m, negations, lexicon.negation_window)]
+        if not lists[head]:
             return []
     limit = lexicon.max_evidence_per_rule
-    if len(candidates) == 1:
-        return [(m,) for m in candidates[0][:limit]]
+    if len(lists) == 1:
+        return [(m,) for m in lists[0][:limit]]
+    # Anchor on the group with the fewest matches and only look at the other groups' matches
+    # near each anchor, so a long post that repeats a common word (你, 出) costs little.
+    anchor_group = min(range(len(lists)), key=lambda i: len(lists[i]))
     windows: list[tuple[Match, ...]] = []
     used: set[Match] = set()
-    for combo in itertools.product(*candidates):
-        if any(m in used for m in combo) or not _fits(combo, rule):
-            continue
-        windows.append(combo)
-        used.update(combo)
+    for anchor in lists[anchor_group]:
+        near: list[list[Match]] = []
+        for index, matches in enumerate(lists):
+            if index == anchor_group:
+                near.append([anchor])
+                continue
+            close = [
+                m
+                for m in matches
+                if m not in used and m.start >= anchor.end - rule.within and m.end <= anchor.start + rule.within
+            ]
+            close.sort(key=lambda m: abs(m.start - anchor.start))
+            near.append(close[:_MAX_MATCHES_PER_GROUP])
+        for combo in itertools.product(*near):
+            if anchor not in used and _fits(combo, rule):
+                windows.append(combo)
+                used.update(combo)
+                break
         if len(windows) >= limit:
             break
     return windows

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -228,11 +229,15 @@ class Normalizer:
     def __init__(self, variants_file: Path = DEFAULT_VARIANTS_FILE) -> None:
         self.variants_file = variants_file
         self._compiled: _CompiledVariants | None = None
+        self._lock = threading.Lock()
 
     @property
     def _variants(self) -> _CompiledVariants:
         if self._compiled is None:
-            self._compiled = _CompiledVariants(load_yaml_model(self.variants_file, VariantsFile), self.variants_file)
+            with self._lock:
+                if self._compiled is None:
+                    config = load_yaml_model(self.variants_file, VariantsFile)
+                    self._compiled = _CompiledVariants(config, self.variants_file)
         return self._compiled
 
     def __call__(self, text: str) -> NormalizedText:

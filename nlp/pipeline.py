@@ -44,7 +44,7 @@ class _Read:
 
 def index_words(tokens: Sequence[Token]) -> list[str]:
     """Tokens worth indexing and counting: no whitespace, punctuation or emoji."""
-    return [word for word, _, _ in tokens if _HAS_WORD_CHAR.search(word)]
+    return [word for word, _, _ in tokens if word.isalnum() or _HAS_WORD_CHAR.search(word)]
 
 
 class NlpPipeline:

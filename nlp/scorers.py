@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -64,7 +64,7 @@ class CombinationFile(BaseModel):
         return self
 
     def combine(self, category: str, model_score: float, lexicon_score: float) -> float:
-        override = self.categories.get(category)  # type: ignore[call-overload]
+        override = cast(dict[str, CategoryCombination], self.categories).get(category)
         method = (override.method if override else None) or self.method
         weights = (override.weights if override else None) or self.weights
         if method == "max":

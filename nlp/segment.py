@@ -145,7 +145,7 @@ class JiebaSegmenter:
         return self._tokenizer
 
     def tokenize(self, text: str) -> list[Token]:
-        return self._engine().tokenize(text)
+        return list(self._engine().tokenize(text))
 
     def cut(self, text: str) -> list[str]:
         return list(self._engine().cut(text))

@@ -23,7 +23,8 @@ NEAR_DUPLICATE_MAX_DISTANCE = 6
 
 _MASK64 = (1 << 64) - 1
 _NOT_CONTENT = re.compile(r"[\W_]+")
-_REPOST_PREFIX = re.compile(r"^\s*(转发|转载|转|repost|rt)\s*[:：@]\s*", re.IGNORECASE)
+# "转：", "转发 @某人：", "RT @someone:" — what a repost puts before the copied text.
+_REPOST_PREFIX = re.compile(r"^\s*(?:转发|转载|转|repost|rt)\s*(?:@[^\s:：]{1,30}\s*)?[:：]\s*", re.IGNORECASE)
 
 
 def _content(text: str) -> str:

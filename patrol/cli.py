@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -14,8 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from patrol.config import Settings, load_settings
 from crawlers.sources import SourcesFileError
+from patrol.config import Settings, load_settings
 from patrol.datafiles import ConfigFileError
 from patrol.logs import configure_logging
 from patrol.passes import PassSummary
@@ -84,6 +85,8 @@ def demo(
     from patrol.runtime import Runtime
 
     configure_logging(quiet=as_json)
+    # The site keeps its fixed clock (its Date header says so, and relative times resolve against
+    # it): post ids derive from post times, so a real clock would make every run a new site.
     site = DemoSite(seed=seed, threads=threads)
     base_url = site.start(port=port)
     try:
@@ -111,10 +114,8 @@ def demo(
         )
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
     finally:
         site.stop()
 

@@ -93,7 +93,9 @@ class Ledger:
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; one of {STAGES}")
         with self._lock:
-            self._conn.execute(f"UPDATE batches SET {stage}_at = ? WHERE batch_id = ?", (utcnow().isoformat(), batch_id))
+            self._conn.execute(
+                f"UPDATE batches SET {stage}_at = ? WHERE batch_id = ?", (utcnow().isoformat(), batch_id)
+            )
             if posts is not None:
                 self._conn.execute("UPDATE batches SET posts = ? WHERE batch_id = ?", (posts, batch_id))
             if rejected is not None:

@@ -19,6 +19,10 @@ class WeiboFormatError(ValueError):
     """A response that is not the JSON shape the API promises (empty, invalid, wrong fields)."""
 
 
+class EmptyDocument(WeiboFormatError):
+    """An empty body, invalid JSON, or a JSON document with nothing in it (`{}`, `[]`, `null`)."""
+
+
 @dataclass(frozen=True)
 class Mblog:
     """One weibo as the card list shows it."""
@@ -67,11 +71,14 @@ class CommentPage:
 def load_json(text: str) -> Any:
     """The decoded JSON document, or `WeiboFormatError` for an empty or invalid body."""
     if not text.strip():
-        raise WeiboFormatError("empty response body where JSON was expected")
+        raise EmptyDocument("empty response body where JSON was expected")
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise WeiboFormatError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        raise EmptyDocument(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    if not document:
+        raise EmptyDocument(f"empty JSON document {text.strip()[:20]!r}")
+    return document
 
 
 def _as_int(value: Any, default: int = 0) -> int:

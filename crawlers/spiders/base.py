@@ -38,7 +38,7 @@ from twisted.python.failure import Failure
 from crawlers.deadline import PassDeadline, PassDeadlineReached
 from crawlers.encoding import DecodedPage, decode_page
 from crawlers.middlewares import HostDownError
-from crawlers.report import source_error
+from crawlers.report import page_parsed, source_error
 from crawlers.sources import SourceConfig, find_source
 from crawlers.state import SourceState, StateFileError, load_state
 from crawlers.timeparse import response_time
@@ -124,6 +124,10 @@ class PatrolSpider(Spider):
             source_error, error=SourceError(kind=kind, url=url, message=message)
         )
 
+    def parsed(self) -> None:
+        """Count a page read successfully (the report's `pages`)."""
+        self.crawler.signals.send_catch_log(page_parsed)
+
     def report_startup_errors(self) -> None:
         for error in self._startup_errors:
             self.report(error.kind, error.url, error.message)
@@ -181,7 +185,7 @@ class PatrolSpider(Spider):
             self.report(
                 "timeout",
                 "",
-                f"pass time limit ({self.deadline.seconds:.0f}s) reached; what is left is fetched next pass",
+                f"pass {self.deadline.describe()} reached; what is left is fetched next pass",
             )
 
     # --- responses ------------------------------------------------------------------------------

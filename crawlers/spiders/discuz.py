@@ -70,6 +70,7 @@ class DiscuzSpider(PatrolSpider):
         if not boards:
             self.report("bad_html", response.url, "neither a thread list nor a forum index with board links")
             return
+        self.parsed()
         self.event("forum_index", url=response.url, boards=len(boards))
         for board_url in boards:
             request = self.page_request(board_url, self.parse_thread_list)
@@ -87,6 +88,7 @@ class DiscuzSpider(PatrolSpider):
         except NotDiscuzPage as exc:
             self.report("bad_html", response.url, f"not a Discuz thread list: {exc}")
             return
+        self.parsed()
         for problem in listing.problems:
             self.report("parse", response.url, problem)
         fresh_normal = 0
@@ -136,6 +138,7 @@ class DiscuzSpider(PatrolSpider):
         except NotDiscuzPage as exc:
             self.report("bad_html", response.url, f"not a Discuz thread page: {exc}")
             return
+        self.parsed()
         for problem in page.problems:
             self.report("parse", response.url, problem)
         title = page.title or task.row.title

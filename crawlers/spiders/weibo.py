@@ -70,6 +70,10 @@ def with_query(url: str, **params: str | int) -> str:
 class WeiboSpider(PatrolSpider):
     name = "weibo"
 
+    def __init__(self, source_id: str = "", pass_id: str = "", **kwargs: Any) -> None:
+        super().__init__(source_id, pass_id, **kwargs)
+        self._long_texts_requested: set[int] = set()
+
     async def start(self) -> Any:
         self.report_startup_errors()
         for url in self.start_urls:
@@ -107,6 +111,7 @@ class WeiboSpider(PatrolSpider):
             crawl.failed = True
             yield from self._finish_paging(crawl)
             return
+        self.parsed()
         for problem in cards.problems:
             self.report("parse", response.url, problem)
         for mblog in cards.mblogs:
@@ -178,6 +183,10 @@ class WeiboSpider(PatrolSpider):
         if not mblog.is_long_text:
             yield self._weibo_post(mblog, page_url, mblog.text, repost_of)
             return
+        if mblog.mid in self._long_texts_requested:
+            # An original retweeted twice: its one request yields the post. (A second request would
+            # be dropped by the duplicate filter without a callback and hold the mark back forever.)
+            return
         request = self.page_request(
             urljoin(page_url, f"/api/statuses/extend?id={mblog.mid}"),
             self.parse_long_text,
@@ -189,6 +198,7 @@ class WeiboSpider(PatrolSpider):
             yield self._weibo_post(mblog, page_url, mblog.text, repost_of)
             return
         crawl.long_texts_pending += 1
+        self._long_texts_requested.add(mblog.mid)
         yield request
 
     def parse_long_text(
@@ -199,8 +209,10 @@ class WeiboSpider(PatrolSpider):
         if document is not None:
             try:
                 text = parse_long_text(document)
+                self.parsed()
             except WeiboFormatError as exc:
                 self.report("parse", response.url, str(exc))
+        # On failure the card's truncated text is landed: better than losing the weibo.
         yield self._weibo_post(mblog, response.url, text, repost_of)
         crawl.long_texts_pending -= 1
         yield from self._maybe_commit(crawl)
@@ -267,6 +279,7 @@ class WeiboSpider(PatrolSpider):
         except WeiboFormatError as exc:
             self.report("parse", response.url, str(exc))
             return
+        self.parsed()
         for problem in comments.problems:
             self.report("parse", response.url, problem)
         fresh = [comment for comment in comments.comments if comment.comment_id > task.known_max_id]

@@ -75,7 +75,8 @@ def _actor(by: str | None) -> str:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[red]{escape(message)}[/red]")
+    # No wrapping: a wrapped line would move the caret away from the column it points at.
+    errors.print(escape(message), style="red", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 

@@ -41,18 +41,19 @@ def show_sources(
                 "errors": json.loads(row["errors_json"]),
             }
     ledger.close()
-    rows = [entry | {"last_success": last_success.get(str(sid))} for sid, entry in sorted(latest.items())]
+    rows = [entry | {"last_success": last_success.get(sid)} for sid, entry in sorted(latest.items())]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     table = Table(title="sources")
     for column in ("source", "ok", "last success", "pages", "items", "new", "errors"):
         table.add_column(column)
-    for row in rows:
-        errors = row["errors"]
+    for entry in rows:
+        errors = entry["errors"]
         assert isinstance(errors, list)
         table.add_row(
-            escape(str(row["source_id"])), "yes" if row["ok"] else "[red]NO[/red]", str(row["last_success"] or "never"),
-            str(row["pages"]), str(row["items"]), str(row["new_items"]), str(len(errors)),
+            escape(str(entry["source_id"])), "yes" if entry["ok"] else "[red]NO[/red]",
+            str(entry["last_success"] or "never"), str(entry["pages"]), str(entry["items"]),
+            str(entry["new_items"]), str(len(errors)),
         )
     console.print(table)

@@ -19,7 +19,6 @@ from patrol.schemes.document import title_of
 from patrol.schemes.environment import SchemeRuntime
 from patrol.schemes.matcher import SchemeMatcher, SchemeSource
 from patrol.schemes.post_index import SchemePostIndex
-from patrol.schemes.query import parse_query
 from patrol.schemes.quiet_hours import LOCAL_ZONE
 from patrol.schemes.registry import SchemeView, get_scheme
 
@@ -128,13 +127,11 @@ def preview_posts(
     examples: int = 5,
 ) -> PreviewResult:
     """Backtest `query` (and the current version, if given) over these posts; raises `QueryError`."""
-    parsed = parse_query(query)
+    parsed = SchemeMatcher.check(query, context)
     sources = [SchemeSource(_NEW, parsed)]
     if current is not None:
         sources.append(SchemeSource(_CURRENT, current.query))
     matcher = SchemeMatcher(sources, context)
-    if _NEW in matcher.errors:
-        raise matcher.errors[_NEW]
     days = _days(since, until)
     per_day = {
         _NEW: dict.fromkeys((d.isoformat() for d in days), 0),

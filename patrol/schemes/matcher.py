@@ -69,7 +69,7 @@ class _Hits:
         self.doc = doc
         self.title = title
         self.body = body
-        self.any = title.keys() | body.keys()
+        self.any: set[int] = title.keys() | body.keys()
 
     def in_field(self, which: int) -> dict[int, list[int]]:
         return self.title if which == TITLE else self.body
@@ -106,6 +106,7 @@ class _CompiledScheme:
     positive: tuple[int, ...]
     active_from: datetime | None
     active_until: datetime | None
+    windowed: bool
 
     def active_for(self, published_at: datetime | None) -> bool:
         if published_at is None:
@@ -161,6 +162,13 @@ class SchemeMatcher:
     def pattern_count(self) -> int:
         return len(self._texts)
 
+    @classmethod
+    def check(cls, query: str | Query, context: MatchContext) -> Query:
+        """Compile one query alone (syntax, words, filter values); raise `QueryError` on a problem."""
+        parsed = query if isinstance(query, Query) else parse_query(query)
+        cls((), context)._compile_scheme(SchemeSource("check", parsed))
+        return parsed
+
     # -- matching -------------------------------------------------------------------------------
 
     def match_post(self, item: AnalysedPost) -> list[SchemeHit]:
@@ -180,7 +188,9 @@ class SchemeMatcher:
         found: list[SchemeHit] = []
         for index in sorted(candidates):
             scheme = self._schemes[index]
-            if scheme.active_for(doc.published_at) and scheme.predicate(hits):
+            if scheme.windowed and not scheme.active_for(doc.published_at):
+                continue
+            if scheme.predicate(hits):
                 terms = tuple(self._texts[p] for p in scheme.positive if p in hits.any)
                 found.append(SchemeHit(scheme.key, terms))
         return found
@@ -226,7 +236,8 @@ class SchemeMatcher:
                 for t in positive_terms(query.root)
             )
         )
-        return _CompiledScheme(source.key, predicate, positive, source.active_from, source.active_until)
+        windowed = source.active_from is not None or source.active_until is not None
+        return _CompiledScheme(source.key, predicate, positive, source.active_from, source.active_until, windowed)
 
     def _term(self, term: Term, query: str) -> tuple[int, str]:
         return self._pattern(self.context.term_text(term.text, query, term.position)), term.scope
@@ -248,14 +259,38 @@ class SchemeMatcher:
         if isinstance(node, Not):
             inner = self._compile(node.operand, query)
             return lambda hits: not inner(hits)
-        operands = tuple(self._compile(o, query) for o in node.operands)
+        # Plain words (no scope) of an AND or OR are tested together as one set operation.
+        words = frozenset(self._term(o, query)[0] for o in node.operands if isinstance(o, Term) and o.scope == "any")
+        rest = tuple(self._compile(o, query) for o in node.operands if not (isinstance(o, Term) and o.scope == "any"))
         if isinstance(node, And):
-            if len(operands) == 2:
-                first, second = operands
-                return lambda hits: first(hits) and second(hits)
-            return lambda hits: all(p(hits) for p in operands)
+            return _all_of(words, rest)
         assert isinstance(node, Or)
-        return lambda hits: any(p(hits) for p in operands)
+        return _any_of(words, rest)
+
+
+def _all_of(words: frozenset[int], rest: tuple[Predicate, ...]) -> Predicate:
+    def all_of(hits: _Hits) -> bool:
+        if words and not words <= hits.any:
+            return False
+        # A plain loop: all() over a generator costs a frame per call on this hot path.
+        for predicate in rest:  # noqa: SIM110
+            if not predicate(hits):
+                return False
+        return True
+
+    return all_of
+
+
+def _any_of(words: frozenset[int], rest: tuple[Predicate, ...]) -> Predicate:
+    def any_of(hits: _Hits) -> bool:
+        if words and not words.isdisjoint(hits.any):
+            return True
+        for predicate in rest:  # noqa: SIM110
+            if predicate(hits):
+                return True
+        return False
+
+    return any_of
 
 
 def _near_predicate(
@@ -277,7 +312,12 @@ def _near_predicate(
                     found.append(span)
         return found
 
+    left_words = frozenset(pattern for pattern, _ in left)
+    right_words = frozenset(pattern for pattern, _ in right)
+
     def near(hits: _Hits) -> bool:
+        if left_words.isdisjoint(hits.any) or right_words.isdisjoint(hits.any):
+            return False
         for which in (TITLE, BODY):
             lefts = spans(hits, which, left)
             if not lefts:

@@ -18,7 +18,7 @@ from patrol.schema import utcnow
 from patrol.schemes.context import MatchContext
 from patrol.schemes.matcher import SchemeMatcher, SchemeSource
 from patrol.schemes.models import Scheme, SchemeAlert, SchemeMatch, SchemeSubscriber
-from patrol.schemes.query import Query, QueryError, parse_query
+from patrol.schemes.query import Query, QueryError
 from patrol.workflow.actors import Actor
 from patrol.workflow.audit import changed_fields, record_audit
 from patrol.workflow.errors import InvalidInput, NotFound
@@ -221,11 +221,7 @@ class SchemeView(SchemeSpec):
 
 def check_query(query: str, context: MatchContext) -> Query:
     """Parse and compile the query alone: syntax, words and filter values; raise `QueryError`."""
-    parsed = parse_query(query)
-    matcher = SchemeMatcher([SchemeSource("check", parsed)], context)
-    if "check" in matcher.errors:
-        raise matcher.errors["check"]
-    return parsed
+    return SchemeMatcher.check(query, context)
 
 
 def _check_subscribers(subscribers: list[Subscriber], context: MatchContext) -> None:

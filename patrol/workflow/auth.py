@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 from contextlib import suppress
+from functools import cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -35,13 +36,19 @@ MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
 TOKEN_TTL = timedelta(hours=12)
 
-_hasher = PasswordHasher()
-# Verified when the user does not exist, so a wrong username takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+#: argon2id with the library's defaults (RFC 9106 "low memory" profile); deployments and tests may
+#: pass their own `PasswordHasher` to the functions below.
+DEFAULT_HASHER = PasswordHasher()
+_DUMMY_PASSWORD = "not a password of anyone"
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
+    return (hasher or DEFAULT_HASHER).hash(password)
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(_DUMMY_PASSWORD)
 
 
 def _sha256(secret: str) -> str:
@@ -84,6 +91,7 @@ def create_user(
     unit_id: str | None = None,
     email: str | None = None,
     display_name: str = "",
+    hasher: PasswordHasher | None = None,
 ) -> User:
     require(actor, Permission.USERS_MANAGE)
     if not USERNAME.match(username):
@@ -129,6 +137,7 @@ def update_user(
     email: str | None = None,
     active: bool | None = None,
     password: str | None = None,
+    hasher: PasswordHasher | None = None,
 ) -> User:
     require(actor, Permission.USERS_MANAGE)
     user = session.get(User, username)
@@ -146,7 +155,7 @@ def update_user(
         user.active = active
     if password is not None:
         _check_password_rules(password)
-        user.password_hash = hash_password(password)
+        user.password_hash = hash_password(password, hasher)
         user.failed_logins, user.locked_until = 0, None
     changed_auth = password is not None or active is False or role is not None or unit_id is not None
     if changed_auth:
@@ -176,28 +185,32 @@ def update_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str, *, now: datetime) -> User:
+def authenticate(
+    session: Session, username: str, password: str, *, now: datetime, hasher: PasswordHasher | None = None
+) -> User:
     """The user, if the password matches and the account is usable; one vague error otherwise."""
+    hasher = hasher or DEFAULT_HASHER
     refused = AuthenticationFailed(
         "wrong username or password, or the account is locked; ask an admin if stuck"
     )
     user = session.get(User, username)
     if user is None:
+        # Spend the same time as for a real account, so a wrong username cannot be told apart.
         with suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            hasher.verify(_dummy_hash(hasher), password)
         raise refused
     if not user.active or (user.locked_until is not None and user.locked_until > now):
         raise refused
     try:
-        _hasher.verify(user.password_hash, password)
+        hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.failed_logins, user.locked_until = 0, now + LOCKOUT
         raise refused from None
     user.failed_logins, user.locked_until = 0, None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password, hasher)
     return user
 
 

@@ -205,15 +205,21 @@ def claim_next(
     query = select(ReviewItem).where(free)
     if category:
         query = query.where(ReviewItem.category == category)
-    item = session.scalars(
+    locked_next = (
         query.order_by(*_queue_order())
         .limit(1)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
-    ).first()
-    if item is None:
-        return None
-    return _take_claim(session, policy, actor, item, now)
+    )
+    # On PostgreSQL a row claimed by a transaction that commits while this query runs is re-checked
+    # and dropped, and LIMIT 1 then returns nothing although other items are free; look again.
+    for _attempt in range(5):
+        item = session.scalars(locked_next).first()
+        if item is not None:
+            return _take_claim(session, policy, actor, item, now)
+        if session.scalar(select(query.exists())) is not True:
+            return None
+    return None
 
 
 def _require_holder(item: ReviewItem, actor: Actor, now: datetime, action: str) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from patrol.workflow.actors import SYSTEM
 from patrol.workflow.audit import record_audit
-from patrol.workflow.models import Handover, ReviewItem, SlaBreach, User, VerificationTask
+from patrol.workflow.models import Handover, ReviewItem, ShiftAssignment, SlaBreach, User, VerificationTask
 from patrol.workflow.outbox import enqueue_notification
 from patrol.workflow.policy import WorkflowPolicy
 from patrol.workflow.shifts import duty_supervisor
@@ -177,9 +177,11 @@ def detect_breaches(session: Session, policy: WorkflowPolicy, *, now: datetime) 
                 },
             )
         )
+    # Only a handover someone is rostered to receive can be late; an unstaffed desk is not chased.
+    staffed_next = select(ShiftAssignment.id).where(ShiftAssignment.shift_id == Handover.next_shift_id).exists()
     handovers = session.scalars(
         select(Handover)
-        .where(Handover.acknowledged_at.is_(None), Handover.ack_due_at <= now)
+        .where(Handover.acknowledged_at.is_(None), Handover.ack_due_at <= now, staffed_next)
         .order_by(Handover.id)
         .with_for_update(skip_locked=True)
     ).all()

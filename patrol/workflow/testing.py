@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from functools import cache
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,9 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.orm import Session
 
+from patrol.schema import LIFE_SAFETY_CATEGORIES, RISK_CATEGORIES
+from patrol.workflow.auth import hash_password
 from patrol.workflow.db import WorkflowDb
 from patrol.workflow.delivery import SIGNATURE_HEADER, verify_webhook_signature
+from patrol.workflow.models import ReviewItem, ReviewItemPost, User
 
 PG_URL_ENV = "PATROL_TEST_PG_URL"
 PG_SKIP_REASON = (
@@ -74,6 +79,50 @@ def workflow_db(backend: str, tmp_path: Path) -> Iterator[WorkflowDb]:
             yield db
         finally:
             db.dispose()
+
+
+#: The password of every account made by `add_test_user`.
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@cache
+def _test_password_hash() -> str:
+    # argon2 is slow on purpose; hash the shared test password once per process.
+    return hash_password(TEST_PASSWORD)
+
+
+def add_test_user(
+    session: Session, username: str, role: str, *, now: datetime, unit_id: str | None = None, email: str | None = None
+) -> User:
+    """An account with TEST_PASSWORD, without the (deliberately slow) hashing of `create_user`."""
+    user = User(username=username, display_name=username, role=role, unit_id=unit_id, email=email,
+                password_hash=_test_password_hash(), active=True, failed_logins=0, created_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def seed_review_items(session: Session, count: int, *, now: datetime, prefix: str = "ri-seed") -> list[str]:
+    """`count` open review items across categories and units, straight into the tables (fast, for load)."""
+    categories = sorted(RISK_CATEGORIES)
+    units = ["xf-heping", "xf-xiangfang", "ng-xuefu", "dl-qunli", "dw-jingyu", None]
+    ids = []
+    for n in range(count):
+        category = categories[n % len(categories)]
+        item_id = f"{prefix}-{n:06d}"
+        post_id = f"seed:{prefix}:{n}"
+        session.add(ReviewItem(
+            id=item_id, category=category, status="new", life_safety=category in LIFE_SAFETY_CATEGORIES,
+            max_score=0.5 + (n * 7919 % 500) / 1000, first_post_id=post_id, source_id="seed",
+            jurisdiction=units[n % len(units)], post_count=1, created_at=now - timedelta(seconds=n), updated_at=now,
+        ))
+        session.add(ReviewItemPost(
+            item_id=item_id, post_id=post_id, category=category, source_id="seed", score=0.9, simhash=0,
+            evidence_json="[]", scorer="seed", added_at=now,
+        ))
+        ids.append(item_id)
+    session.flush()
+    return ids
 
 
 def free_port() -> int:

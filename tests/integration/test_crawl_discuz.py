@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,7 @@ import pytest
 from crawlers.run import run_crawl
 from crawlers.sources import load_sources
 from crawlers.state import load_state
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "crawl"))
-from fake_site import FAST_SETTINGS, Canned, FakeSite, sources_yaml  # noqa: E402
+from tests.fixtures.crawl.fake_site import FAST_SETTINGS, Canned, FakeSite, sources_yaml
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
@@ -32,14 +29,21 @@ def build_forum() -> FakeSite:
     for i in range(25):
         floors = 25 if i == 0 else 3
         texts = [f"帖子{i}第{k + 1}楼<br />哈尔滨" for k in range(floors)]
-        site.add_thread(1, LONG_TID + i, f"道里区话题{i}", texts, start=NOW - timedelta(days=3, hours=i),
-                        step=timedelta(minutes=5))
+        site.add_thread(
+            1, LONG_TID + i, f"道里区话题{i}", texts, start=NOW - timedelta(days=3, hours=i), step=timedelta(minutes=5)
+        )
     site.add_thread(2, 300, "版规", ["请文明发言"], start=NOW - timedelta(days=90), step=timedelta(0), sticky=True)
-    site.add_thread(2, 301, "香坊区燃气味", ["楼道里有煤气味", "物业已到"], start=NOW - timedelta(hours=5),
-                    step=timedelta(hours=1))
+    site.add_thread(
+        2, 301, "香坊区燃气味", ["楼道里有煤气味", "物业已到"], start=NOW - timedelta(hours=5), step=timedelta(hours=1)
+    )
     first = site.thread(301).floors[0]
-    site.add_reply(301, "已经报警", author="热心市民", at=NOW - timedelta(hours=2),
-                   quote=(first.author, first.at, "楼道里有煤气味"))
+    site.add_reply(
+        301,
+        "已经报警",
+        author="热心市民",
+        at=NOW - timedelta(hours=2),
+        quote=(first.author, first.at, "楼道里有煤气味"),
+    )
     return site
 
 
@@ -52,12 +56,23 @@ def forum() -> Any:
 
 
 def crawl(tmp_path: Path, base: str, pass_id: str, settings: dict[str, Any] | None = None, **source: Any) -> Any:
-    entry = {"id": "forum", "kind": "discuz", "start_urls": [f"{base}/forum.php"], "jurisdiction_hint": "daoli",
-             **source}
+    entry = {
+        "id": "forum",
+        "kind": "discuz",
+        "start_urls": [f"{base}/forum.php"],
+        "jurisdiction_hint": "daoli",
+        **source,
+    }
     sources_file = tmp_path / "sources.yaml"
     sources_file.write_text(sources_yaml([entry]), encoding="utf-8")
-    return run_crawl(load_sources(sources_file)[0], pass_id=pass_id, data_dir=tmp_path / "data",
-                     sources_file=sources_file, timeout_s=60, settings={**FAST_SETTINGS, **(settings or {})})
+    return run_crawl(
+        load_sources(sources_file)[0],
+        pass_id=pass_id,
+        data_dir=tmp_path / "data",
+        sources_file=sources_file,
+        timeout_s=60,
+        settings={**FAST_SETTINGS, **(settings or {})},
+    )
 
 
 def landed(batches: list[str]) -> list[dict[str, Any]]:
@@ -113,13 +128,17 @@ def test_first_pass_unchanged_pass_and_a_reply_on_the_last_page(tmp_path: Path, 
 def test_broken_pages_are_reported_while_the_rest_lands(tmp_path: Path, forum: Any) -> None:
     site, base = forum
     lying = site.render_thread(101, 1).decode("gbk").replace("charset=gbk", "charset=gb2312").encode("utf-8")
-    site.overrides.update({
-        "/forum.php?mod=viewthread&tid=102&page=1": Canned(os.urandom(4000)),
-        "/forum.php?mod=viewthread&tid=103&page=1": Canned(b"<html><body>" + b"\xa1\xa2 !" * 300 + b"</body></html>"),
-        "/forum.php?mod=viewthread&tid=104&page=1": Canned(b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png"),
-        "/forum.php?mod=viewthread&tid=105&page=1": Canned(b"<html>busy</html>", "text/html", 503),
-        "/forum.php?mod=viewthread&tid=101&page=1": Canned(lying, "text/html; charset=gb2312"),
-    })
+    site.overrides.update(
+        {
+            "/forum.php?mod=viewthread&tid=102&page=1": Canned(os.urandom(4000)),
+            "/forum.php?mod=viewthread&tid=103&page=1": Canned(
+                b"<html><body>" + b"\xa1\xa2 !" * 300 + b"</body></html>"
+            ),
+            "/forum.php?mod=viewthread&tid=104&page=1": Canned(b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png"),
+            "/forum.php?mod=viewthread&tid=105&page=1": Canned(b"<html>busy</html>", "text/html", 503),
+            "/forum.php?mod=viewthread&tid=101&page=1": Canned(lying, "text/html; charset=gb2312"),
+        }
+    )
     report = crawl(tmp_path, base, "p1")
     assert report.ok
     kinds: dict[str, list[str]] = {}

@@ -4,7 +4,6 @@ retweets, comments, and broken JSON recorded without stopping the crawl."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,7 @@ import pytest
 from crawlers.run import run_crawl
 from crawlers.sources import load_sources
 from crawlers.state import load_state
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "crawl"))
-from fake_site import FAST_SETTINGS, Canned, FakeSite, FakeWeibo, sources_yaml  # noqa: E402
+from tests.fixtures.crawl.fake_site import FAST_SETTINGS, Canned, FakeSite, FakeWeibo, sources_yaml
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
@@ -26,12 +23,14 @@ EMOTICON = '<span class="url-icon"><img alt=[偷笑] src="//h5.sinaimg.cn/d_toux
 
 def build_account() -> FakeSite:
     site = FakeSite(NOW)
-    original = FakeWeibo(900, "平安哈尔滨", NOW - timedelta(days=40), "防范电信诈骗<br />不要转账")
+    original = FakeWeibo(
+        900, "平安哈尔滨", NOW - timedelta(days=40), "防范电信诈骗", long_html="防范电信诈骗<br />不要转账"
+    )
     weibos = [FakeWeibo(1000 + i, "道里发布", NOW - timedelta(hours=5 * i), f"第{i}条{EMOTICON}") for i in range(1, 24)]
     pinned = FakeWeibo(1000, "道里发布", NOW - timedelta(days=200), "置顶：报警请拨110", pinned=True)
     weibos[1].html, weibos[1].long_html = "中央大街今晚", "中央大街今晚<br />二十点起封闭<br />请绕行"
-    weibos[2].retweeted = original
-    weibos[0].comments = [(7000 + k, f"网友{k}", NOW - timedelta(minutes=3 * k), f"评论{k}") for k in range(12, 0, -1)]
+    weibos[2].retweeted = weibos[4].retweeted = original  # a long original retweeted twice
+    weibos[-1].comments = [(7000 + k, f"网友{k}", NOW - timedelta(minutes=3 * k), f"评论{k}") for k in range(12, 0, -1)]
     site.containers["5001"] = [pinned, *weibos]
     return site
 
@@ -45,12 +44,21 @@ def account() -> Any:
 
 
 def crawl(tmp_path: Path, base: str, pass_id: str) -> Any:
-    entry = {"id": "daoli_weibo", "kind": "weibo",
-             "start_urls": [f"{base}/api/container/getIndex?containerid={CONTAINER}"]}
+    entry = {
+        "id": "daoli_weibo",
+        "kind": "weibo",
+        "start_urls": [f"{base}/api/container/getIndex?containerid={CONTAINER}"],
+    }
     sources_file = tmp_path / "sources.yaml"
     sources_file.write_text(sources_yaml([entry]), encoding="utf-8")
-    return run_crawl(load_sources(sources_file)[0], pass_id=pass_id, data_dir=tmp_path / "data",
-                     sources_file=sources_file, timeout_s=60, settings=FAST_SETTINGS)
+    return run_crawl(
+        load_sources(sources_file)[0],
+        pass_id=pass_id,
+        data_dir=tmp_path / "data",
+        sources_file=sources_file,
+        timeout_s=60,
+        settings=FAST_SETTINGS,
+    )
 
 
 def landed(batches: list[str]) -> dict[str, dict[str, Any]]:
@@ -68,12 +76,12 @@ def test_passes_follow_the_high_water_mark(tmp_path: Path, account: Any) -> None
     assert len(weibos) == 1 + 23 + 1  # pinned, the account's 23, the retweeted original
     assert len(comments) == 12
     assert posts["1001"]["text"] == "第1条[偷笑]"
-    assert posts["1001"]["published_at"] == "2026-11-28T01:00:00Z"  # "1小时前"... resolved in UTC
+    assert posts["1001"]["published_at"] == "2026-11-27T21:00:00Z"  # "5小时前" from 10:00 Beijing time
     assert posts["1002"]["text"] == "中央大街今晚\n二十点起封闭\n请绕行"  # the long text, not the card's
-    assert posts["1003"]["repost_of"] == "daoli_weibo:900"
+    assert posts["1003"]["repost_of"] == posts["1005"]["repost_of"] == "daoli_weibo:900"
     assert posts["900"]["text"] == "防范电信诈骗\n不要转账" and posts["900"]["author"] == "平安哈尔滨"
     assert posts["1000"]["text"] == "置顶：报警请拨110"
-    assert posts["c7012"]["thread_id"] == "1001" and posts["c7012"]["text"] == "评论12"
+    assert posts["c7012"]["thread_id"] == "1023" and posts["c7012"]["text"] == "评论12"
     assert posts["1001"]["url"] == f"{base}/status/1001"
     site.take_requests()
     assert load_state(tmp_path / "data", "daoli_weibo").containers[CONTAINER].max_mid == 1023
@@ -82,25 +90,25 @@ def test_passes_follow_the_high_water_mark(tmp_path: Path, account: Any) -> None
     assert second.ok and second.items == 0 and second.batches == []
     assert site.take_requests() == ["/robots.txt", f"/api/container/getIndex?containerid={CONTAINER}"]
 
+    site.containers["5001"][-1].comments.insert(0, (7100, "新网友", NOW, "新评论"))  # mid 1023, on page 1
     site.containers["5001"].append(FakeWeibo(1100, "道里发布", NOW, "刚刚发布"))
-    site.containers["5001"][1].comments.insert(0, (7100, "新网友", NOW, "新评论"))
     third = crawl(tmp_path, base, "p3")
     assert third.ok
     assert set(landed(third.batches)) == {"1100", "c7100"}
     fetched = site.take_requests()
     assert fetched.count(f"/api/container/getIndex?containerid={CONTAINER}") == 1
-    assert [p for p in fetched if "comments" in p] == ["/api/comments/show?id=1001&page=1"]
+    assert [p for p in fetched if "comments" in p] == ["/api/comments/show?id=1023&page=1"]
     assert len(fetched) == 3
 
 
 def test_broken_json_is_recorded_and_the_rest_completes(tmp_path: Path, account: Any) -> None:
     site, base = account
     site.overrides["/api/statuses/extend?id=1002"] = Canned(b"", "application/json; charset=utf-8")
-    site.overrides["/api/comments/show?id=1001&page=1"] = Canned(b"<html>502</html>", "text/html")
+    site.overrides["/api/comments/show?id=1023&page=1"] = Canned(b"<html>502</html>", "text/html")
     report = crawl(tmp_path, base, "p1")
     assert report.ok
     assert sorted((e.kind, e.url.removeprefix(base)) for e in report.errors) == [
-        ("empty", "/api/comments/show?id=1001&page=1"),
+        ("empty", "/api/comments/show?id=1023&page=1"),
         ("empty", "/api/statuses/extend?id=1002"),
     ]
     posts = landed(report.batches)
@@ -109,7 +117,7 @@ def test_broken_json_is_recorded_and_the_rest_completes(tmp_path: Path, account:
     assert len([p for p in posts.values() if p["kind"] == "weibo"]) == 25
     # The weibos landed, so the mark advances; the comments did not, so their mark does not.
     state = load_state(tmp_path / "data", "daoli_weibo")
-    assert state.containers[CONTAINER].max_mid == 1023 and "1001" not in state.comments
+    assert state.containers[CONTAINER].max_mid == 1023 and "1023" not in state.comments
 
 
 def test_a_failed_card_page_does_not_advance_the_mark(tmp_path: Path, account: Any) -> None:

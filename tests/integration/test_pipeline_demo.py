@@ -3,19 +3,17 @@ crawl (Scrapy subprocesses) -> analyse -> index (SQLite) -> flag (review items).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from crawlers.sources import load_sources
 from demo.server import DemoSite
+from patrol.commands.flags import list_review_items
 from patrol.config import load_settings
 from patrol.demo_sources import write_demo_sources
 from patrol.passes import PassSummary, run_pass
 from patrol.runtime import Runtime
-from patrol.commands.flags import list_review_items
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +33,10 @@ def demo_run(site: DemoSite, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     return runtime, first, second
 
 
-def test_first_pass_stores_every_post_and_flags_six_categories(demo_run: tuple[Runtime, PassSummary, PassSummary], site: DemoSite) -> None:
+DemoRun = tuple[Runtime, PassSummary, PassSummary]
+
+
+def test_first_pass_stores_every_post_and_flags_six_categories(demo_run: DemoRun, site: DemoSite) -> None:
     _, first, _ = demo_run
     assert all(s.ok for s in first.sources), first.sources
     assert first.posts >= 0.95 * len(site.content.truth())

@@ -3,7 +3,8 @@
 Run the Elasticsearch leg against the compose stack:
 
     docker compose up -d elasticsearch
-    PATROL_ES_URL=http://elastic:$ELASTIC_PASSWORD@localhost:9200 .venv/bin/pytest tests/integration/test_store_contract.py
+    export PATROL_ES_URL=http://elastic:$ELASTIC_PASSWORD@localhost:9200
+    .venv/bin/pytest tests/integration/test_store_contract.py
 
 Each Elasticsearch test works under its own index prefix and removes its indices, template and policy.
 """
@@ -126,7 +127,8 @@ def test_search_needs_every_token_and_highlights_them(store: PostStore) -> None:
     hit = page.hits[0]
     assert hit.snippet_html == make_snippet(HAZARD.post.text, ["燃气", "泄漏"])
     assert "<mark>燃气</mark><mark>泄漏</mark>" in hit.snippet_html
-    assert (hit.source_id, hit.max_risk, hit.top_category, hit.jurisdiction) == ("bbs", 0.8, "public_hazard", "xf-tongxiang")
+    assert (hit.source_id, hit.max_risk, hit.top_category) == ("bbs", 0.8, "public_hazard")
+    assert hit.jurisdiction == "xf-tongxiang"
     assert _ids(store, "燃气") == {"bbs:a", "weibo:e"}  # 燃气费 is another token
 
 

@@ -64,7 +64,11 @@ def test_real_thread_list_ids_sticky_and_counts(netease_list: Selector) -> None:
     assert not first.last_post_approximate
     assert first.url == "https://bbs.example.cn/forum.php?mod=viewthread&tid=202643&page=1"
     announcement = listing.threads[1]
-    assert (announcement.replies, announcement.views, announcement.title) == (814, 109593, "逆水寒官方&玩家信息沟通渠道公告")
+    assert (announcement.replies, announcement.views, announcement.title) == (
+        814,
+        109593,
+        "逆水寒官方&玩家信息沟通渠道公告",
+    )
     assert listing.next_url == "https://bbs.example.cn/forum-9-2.html"
     assert len({row.tid for row in listing.threads}) == 42
 
@@ -111,7 +115,9 @@ def test_last_page_floors_quote_relative_times_and_problems() -> None:
 def test_garbage_and_error_pages_are_not_discuz_pages() -> None:
     with pytest.raises(NotDiscuzPage):
         parse_thread_page(Selector(text="<html><body>\x07\x08 nothing here</body></html>"), BASE, NOW)
-    message_page = Selector(text='<html><body><div id="messagetext"><p>指定的主题不存在或已被删除</p></div></body></html>')
+    message_page = Selector(
+        text='<html><body><div id="messagetext"><p>指定的主题不存在或已被删除</p></div></body></html>'
+    )
     with pytest.raises(NotDiscuzPage, match="指定的主题不存在"):
         parse_thread_list(message_page, BASE, NOW)
 

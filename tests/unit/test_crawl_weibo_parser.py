@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from crawlers.parsers.weibo import (
+    EmptyDocument,
     WeiboFormatError,
     load_json,
     parse_cards,
@@ -31,8 +32,14 @@ def real(name: str) -> Any:
 
 
 def mblog(mid: int, created_at: str = "刚刚", **extra: Any) -> dict[str, Any]:
-    return {"id": str(mid), "mid": str(mid), "created_at": created_at, "text": f"微博{mid}",
-            "user": {"id": 1, "screen_name": "哈尔滨发布"}, **extra}
+    return {
+        "id": str(mid),
+        "mid": str(mid),
+        "created_at": created_at,
+        "text": f"微博{mid}",
+        "user": {"id": 1, "screen_name": "哈尔滨发布"},
+        **extra,
+    }
 
 
 @pytest.mark.shared_data
@@ -106,16 +113,18 @@ def test_pinned_cards_cursor_and_exhausted_cursor() -> None:
 
 
 def test_bad_records_are_problems_not_failures() -> None:
-    document = {"ok": 1, "data": {"cards": [{"card_type": 9, "mblog": mblog(7, "not a time")},
-                                            {"card_type": 9, "mblog": mblog(8)}]}}
+    document = {
+        "ok": 1,
+        "data": {"cards": [{"card_type": 9, "mblog": mblog(7, "not a time")}, {"card_type": 9, "mblog": mblog(8)}]},
+    }
     page = parse_cards(document, NOW)
     assert [m.mid for m in page.mblogs] == [8]
     assert len(page.problems) == 1 and "not a time" in page.problems[0]
 
 
-@pytest.mark.parametrize("body", ["", "   ", "<html>502 Bad Gateway</html>", '{"ok": 1, "data": '])
-def test_empty_or_invalid_json_raises(body: str) -> None:
-    with pytest.raises(WeiboFormatError):
+@pytest.mark.parametrize("body", ["", "   ", "<html>502 Bad Gateway</html>", '{"ok": 1, "data": ', "{}", "[]", "null"])
+def test_empty_or_invalid_json_is_an_empty_document(body: str) -> None:
+    with pytest.raises(EmptyDocument):
         load_json(body)
 
 

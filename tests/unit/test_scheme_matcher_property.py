@@ -187,7 +187,7 @@ def schemes(draw: st.DrawFn) -> list[tuple[SchemeSource, Node]]:
 
 
 @pytest.mark.filterwarnings("ignore")
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schemes(), st.lists(documents(), min_size=1, max_size=5))
 def test_compiled_matcher_agrees_with_brute_force(
     compiled: list[tuple[SchemeSource, Node]], docs: list[MatchDocument]
@@ -205,7 +205,7 @@ def test_compiled_matcher_agrees_with_brute_force(
         assert [hit.key for hit in matcher.match(doc)] == sorted(expected)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(schemes(), documents())
 def test_every_match_names_a_positive_word_found_in_the_post(
     compiled: list[tuple[SchemeSource, Node]], doc: MatchDocument
