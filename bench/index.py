@@ -155,10 +155,7 @@ def bench_cluster(posts: list[AnalysedPost], tokenize: Callable[[str], list[str]
             failed = sum(store.upsert(posts[o : o + batch]).failed for o in range(0, len(posts), batch))
             elapsed = time.perf_counter() - started
         finally:
-            client = store.client
-            client.indices.delete(index=store.names.pattern(), ignore_unavailable=True, allow_no_indices=True)
-            client.indices.delete_index_template(name=store.names.template(store.version))
-            client.ilm.delete_lifecycle(name=store.names.policy)
+            store.delete_prefix()
             store.close()
     return {"es_cluster_upsert_docs_per_s": len(posts) / elapsed, "es_cluster_failed": failed}
 

@@ -11,9 +11,7 @@ import re
 from lxml import html as lxml_html
 from lxml.etree import _Element
 
-_BLOCK_TAGS = frozenset(
-    {"p", "div", "li", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul"}
-)
+_BLOCK_TAGS = frozenset({"p", "div", "li", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul"})
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 # Discuz prints "本帖最后由 X 于 ... 编辑" in <i class="pstatus">: an edit notice, not the author's words.
 _SKIP_CLASSES = frozenset({"pstatus", "jammer"})
@@ -27,9 +25,7 @@ def _skipped(element: _Element) -> bool:
     if element.tag.lower() in _SKIP_TAGS:
         return True
     classes = set((element.get("class") or "").split())
-    return (
-        bool(classes & _SKIP_CLASSES) or element.get("style", "").replace(" ", "").lower() == "display:none"
-    )
+    return bool(classes & _SKIP_CLASSES) or element.get("style", "").replace(" ", "").lower() == "display:none"
 
 
 def _source_text(text: str | None) -> str:

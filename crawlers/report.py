@@ -70,9 +70,7 @@ class CrawlReportExtension:
         extension = cls(crawler, Path(data_dir))
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(
-            extension.request_reached_downloader, signal=signals.request_reached_downloader
-        )
+        crawler.signals.connect(extension.request_reached_downloader, signal=signals.request_reached_downloader)
         crawler.signals.connect(extension.page_parsed, signal=page_parsed)
         crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(extension.item_dropped, signal=signals.item_dropped)
@@ -101,9 +99,7 @@ class CrawlReportExtension:
             self.report.items += 1
             self.report.new_items += 1
 
-    def item_dropped(
-        self, item: Any, response: Response | None, exception: Exception, spider: Spider
-    ) -> None:
+    def item_dropped(self, item: Any, response: Response | None, exception: Exception, spider: Spider) -> None:
         # Dropped posts are in-pass duplicates: produced, but not new.
         if self.report is not None and isinstance(item, Post):
             self.report.items += 1
@@ -134,9 +130,7 @@ class CrawlReportExtension:
         for kind, count in self._error_counts.items():
             if count > MAX_ERRORS_PER_KIND:
                 self.report.errors.append(
-                    SourceError(
-                        kind=kind, message=f"{count - MAX_ERRORS_PER_KIND} more {kind} errors not listed"
-                    )
+                    SourceError(kind=kind, message=f"{count - MAX_ERRORS_PER_KIND} more {kind} errors not listed")
                 )
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
@@ -147,9 +141,7 @@ class CrawlReportExtension:
         self._summarise_overflow()
         if reason == "closespider_timeout":
             report.errors.append(
-                SourceError(
-                    kind="timeout", message="the pass reached its time limit; the rest is fetched next pass"
-                )
+                SourceError(kind="timeout", message="the pass reached its time limit; the rest is fetched next pass")
             )
         fatal = [error for error in report.errors if error.kind not in NON_FATAL_KINDS]
         # No page could be read (all failed, or all were garbage): the source is down or broken.
@@ -158,13 +150,10 @@ class CrawlReportExtension:
         path = report_path(self.data_dir, report.pass_id, report.source_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(
-            json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=1), encoding="utf-8"
-        )
+        tmp.write_text(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=1), encoding="utf-8")
         os.replace(tmp, path)
         logger.info(
-            "event=crawl_report source_id=%s pass_id=%s ok=%s requests=%d pages=%d items=%d new_items=%d"
-            " errors=%d",
+            "event=crawl_report source_id=%s pass_id=%s ok=%s requests=%d pages=%d items=%d new_items=%d errors=%d",
             report.source_id,
             report.pass_id,
             report.ok,

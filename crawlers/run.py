@@ -206,14 +206,10 @@ def _collect(
         )
     if timed_out:
         report.ok = False
-        report.errors.append(
-            SourceError(kind="timeout", message=f"crawl exceeded {timeout_s}s and was stopped")
-        )
+        report.errors.append(SourceError(kind="timeout", message=f"crawl exceeded {timeout_s}s and was stopped"))
     elif returncode != 0:
         report.ok = False
         report.errors.append(
-            SourceError(
-                kind="process", message=f"exit status {returncode}; log {log_path}\n{_log_tail(log_path)}"
-            )
+            SourceError(kind="process", message=f"exit status {returncode}; log {log_path}\n{_log_tail(log_path)}")
         )
     return report

@@ -33,9 +33,7 @@ class SourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="names the state and landing folders"
-    )
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="names the state and landing folders")
     kind: SourceKind
     start_urls: list[str] = Field(min_length=1)
     allowed_domains: list[str] = Field(default_factory=list, description="default: the start URLs' hosts")
@@ -83,9 +81,7 @@ def _entry_lines(path: Path, text: str) -> list[tuple[int, dict[str, int]]]:
     return []
 
 
-def _describe(
-    path: Path, index: int, entry: Any, lines: list[tuple[int, dict[str, int]]], exc: ValidationError
-) -> str:
+def _describe(path: Path, index: int, entry: Any, lines: list[tuple[int, dict[str, int]]], exc: ValidationError) -> str:
     source_id = entry.get("id") if isinstance(entry, dict) else None
     where = f"entry {index}" + (f" (id {source_id!r})" if source_id else "")
     problems = []

@@ -18,7 +18,7 @@ RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 DEFAULT_STOP_WORDS_FILE = RESOURCES_DIR / "stopwords.txt"
 
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
-_LATIN_WORD = re.compile(r"[a-z][a-z0-9]{2,}")
+_LATIN_WORD = re.compile(r"[a-z]{3,}")  # words, not ids such as wxid123456
 
 
 def jieba_idf_file() -> Path:

@@ -158,9 +158,7 @@ def parse_thread_list(page: Selector, base_url: str, now: datetime) -> ThreadLis
         raise NotDiscuzPage(_site_message(page) or "no thread list table (#threadlisttableid) on the page")
     threads: list[ThreadRow] = []
     problems: list[str] = []
-    for body in table.xpath(
-        ".//tbody[starts-with(@id, 'stickthread_') or starts-with(@id, 'normalthread_')]"
-    ):
+    for body in table.xpath(".//tbody[starts-with(@id, 'stickthread_') or starts-with(@id, 'normalthread_')]"):
         body_id = body.attrib.get("id", "")
         try:
             threads.append(_thread_row(body, body_id, base_url, now))
@@ -202,9 +200,7 @@ def _thread_row(body: Selector, body_id: str, base_url: str, now: datetime) -> T
 def parse_thread_page(page: Selector, url: str, now: datetime, *, per_page: int = 10) -> ThreadPage:
     """The floors on one page of a thread, with quotes kept apart from the replies."""
     subject = page.css("#thread_subject")
-    posts = [
-        div for div in page.xpath("//div[starts-with(@id, 'post_')]") if _POST_ID.match(div.attrib["id"])
-    ]
+    posts = [div for div in page.xpath("//div[starts-with(@id, 'post_')]") if _POST_ID.match(div.attrib["id"])]
     if not subject and not posts:
         raise NotDiscuzPage(_site_message(page) or "no thread subject and no posts (div#post_N) on the page")
     page_match = _THREAD_PAGE.search(url)
@@ -272,9 +268,7 @@ def _quote(message: _Element) -> tuple[str | None, frozenset[_Element]]:
     parts = []
     for quote in quotes:
         attribution = frozenset(
-            font
-            for font in quote.iter("font")
-            if font.get("size") == "2" and "发表于" in "".join(font.itertext())
+            font for font in quote.iter("font") if font.get("size") == "2" and "发表于" in "".join(font.itertext())
         )
         parts.append(element_text(quote, skip=attribution))
     return "\n".join(part for part in parts if part) or None, frozenset(quotes)

@@ -105,8 +105,7 @@ class PatrolSpider(Spider):
         self.source = find_source(Path(settings["PATROL_SOURCES_FILE"]), self.source_id)
         if self.source.kind != self.name:
             raise ValueError(
-                f"source {self.source_id!r} is of kind {self.source.kind!r}; "
-                f"run `scrapy crawl {self.source.kind}`"
+                f"source {self.source_id!r} is of kind {self.source.kind!r}; run `scrapy crawl {self.source.kind}`"
             )
         self.allowed_domains = list(self.source.allowed_domains)
         self.start_urls = list(self.source.start_urls)
@@ -120,9 +119,7 @@ class PatrolSpider(Spider):
 
     # --- reporting ------------------------------------------------------------------------------
     def report(self, kind: str, url: str, message: str) -> None:
-        self.crawler.signals.send_catch_log(
-            source_error, error=SourceError(kind=kind, url=url, message=message)
-        )
+        self.crawler.signals.send_catch_log(source_error, error=SourceError(kind=kind, url=url, message=message))
 
     def parsed(self) -> None:
         """Count a page read successfully (the report's `pages`)."""
@@ -165,9 +162,7 @@ class PatrolSpider(Spider):
         if self.pages_requested >= self.source.max_pages:
             if not self._budget_reported:
                 self._budget_reported = True
-                self.report(
-                    "budget", url, f"max_pages={self.source.max_pages} reached; the rest waits for next pass"
-                )
+                self.report("budget", url, f"max_pages={self.source.max_pages} reached; the rest waits for next pass")
             return None
         self.pages_requested += 1
         return Request(

@@ -114,9 +114,7 @@ class DiscuzSpider(PatrolSpider):
         if old is None:
             return ThreadTask(row=row, known_floors=0, start_page=1, per_page=DEFAULT_POSTS_PER_PAGE)
         same_replies = row.replies is None or row.replies == old.replies
-        exact_time = (
-            row.last_post_at is not None and not row.last_post_approximate and old.last_post_at is not None
-        )
+        exact_time = row.last_post_at is not None and not row.last_post_approximate and old.last_post_at is not None
         same_time = not exact_time or row.last_post_at == old.last_post_at
         if same_replies and same_time:
             return None
@@ -132,9 +130,7 @@ class DiscuzSpider(PatrolSpider):
         if selector is None:
             return
         try:
-            page = parse_thread_page(
-                selector, response.url, self.rendered_at(response), per_page=task.per_page
-            )
+            page = parse_thread_page(selector, response.url, self.rendered_at(response), per_page=task.per_page)
         except NotDiscuzPage as exc:
             self.report("bad_html", response.url, f"not a Discuz thread page: {exc}")
             return

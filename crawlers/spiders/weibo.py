@@ -127,9 +127,7 @@ class WeiboSpider(PatrolSpider):
             fresh += 1
             crawl.max_seen = max(crawl.max_seen, mblog.mid)
             yield from self._emit(mblog, response.url, crawl)
-        self.event(
-            "cards", container=crawl.container_id, url=response.url, cards=len(cards.mblogs), fresh=fresh
-        )
+        self.event("cards", container=crawl.container_id, url=response.url, cards=len(cards.mblogs), fresh=fresh)
         next_url = None
         if cards.since_id:
             next_url = with_query(response.url, since_id=cards.since_id)

@@ -106,7 +106,7 @@ def create_user(
         role=parsed_role.value,
         unit_id=unit,
         email=email,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, hasher),
         active=True,
         failed_logins=0,
         created_at=now,

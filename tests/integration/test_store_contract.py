@@ -49,10 +49,7 @@ def _elasticsearch(tmp_path: Path) -> Iterator[PostStore]:
         prefix=prefix, refresh=True,
     )
     yield store
-    client = store.client
-    client.indices.delete(index=store.names.pattern(), ignore_unavailable=True, allow_no_indices=True)
-    client.indices.delete_index_template(name=store.names.template(store.version))
-    client.ilm.delete_lifecycle(name=store.names.policy)
+    store.delete_prefix()
     assert store.dead_letters.pending() == [], "the contract data must index without dead letters"
     store.close()
 

@@ -33,8 +33,9 @@ def gbk_fixture(name: str) -> Selector:
     return Selector(text=page.text)
 
 
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI).astimezone(UTC)
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    """A Beijing wall-clock time, in UTC."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
 
 
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI).astimezone(UTC)
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    """A Beijing wall-clock time, in UTC."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 @pytest.mark.parametrize(

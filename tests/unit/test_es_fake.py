@@ -179,12 +179,15 @@ class _Handler(BaseHTTPRequestHandler):
                                   "tagline": "You Know, for Search"})
             elif parts[0] == "_bulk":
                 self._bulk(raw)
-            elif parts[0] == "_ilm":
-                c.policies[parts[2]] = json.loads(raw)
-                self._reply(200, {"acknowledged": True})
-            elif parts[0] == "_index_template":
-                c.templates[parts[1]] = json.loads(raw)
-                self._reply(200, {"acknowledged": True})
+            elif parts[0] in ("_ilm", "_index_template"):
+                kept, name = (c.policies, parts[2]) if parts[0] == "_ilm" else (c.templates, parts[1])
+                if method == "DELETE" and kept.pop(name, None) is None:
+                    self._error(404, "resource_not_found_exception", name)
+                elif method == "DELETE":
+                    self._reply(200, {"acknowledged": True})
+                else:
+                    kept[name] = json.loads(raw)
+                    self._reply(200, {"acknowledged": True})
             elif parts[0] == "_alias":
                 found = any(parts[1] in i.aliases for i in c.indices.values())
                 self._reply(200 if found else 404, {} if found else None)

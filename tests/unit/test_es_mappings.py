@@ -166,4 +166,8 @@ def test_the_client_accepts_the_files_and_the_store_installs_them(tmp_path: Path
         assert set(fake.cluster.policies) == {"p", "other-posts-retention"}
         stored = fake.cluster.indices["other-posts-v1-2026.11.01"].docs["bbs:1001"]
         assert stored == post_document(_everything_post(), str.split, Thresholds())
+
+        assert store.delete_prefix() == ["other-posts-v1-2026.11.01"]
+        assert set(fake.cluster.indices) == set() and set(fake.cluster.policies) == {"p"}
+        assert set(fake.cluster.templates) == {"patrol-posts-v1"}
         store.close()

@@ -25,11 +25,14 @@ def words_of(segmenter: RjiebaSegmenter, text: str) -> list[str]:
 
 def test_keywords_are_distinctive_words_not_noise(segmenter: RjiebaSegmenter) -> None:
     extractor = KeywordExtractor()
-    words = words_of(segmenter, "香坊区幸福家园小区燃气泄漏了，我们大家赶紧撤离，这个味道真的很大，http://t.cn/abc")
+    words = words_of(
+        segmenter, "香坊区幸福家园小区燃气泄漏了，我们大家赶紧撤离，这个味道真的很大，http://t.cn/abc 微信abc12345"
+    )
+    assert "abc12345" in words
     keywords = extractor.extract(words)
     assert keywords[:3] == ["香坊区", "幸福家园小区", "燃气泄漏"]
     assert all(len(k) >= 2 for k in keywords)
-    assert not {"我们", "大家", "这个", "真的", "http"} & set(keywords)
+    assert not {"我们", "大家", "这个", "真的", "http", "abc12345"} & set(keywords)
     assert extractor.extract(words, top_k=2) == keywords[:2]
 
 

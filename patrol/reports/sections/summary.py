@@ -69,24 +69,12 @@ def summary_section(headline: list[HeadlineFigure], findings: list[Finding]) -> 
         ],
         columns=["metric", "this_week", "previous_week", "change", "change_pct"],
     )
-    key = pd.DataFrame(
-        [
-            {
-                "rank": rank,
-                "finding": f.headline,
-                "examples": "\n".join(f"{link.label} <{link.url}>" for link in f.examples),
-            }
-            for rank, f in enumerate(findings, start=1)
-        ],
-        columns=["rank", "finding", "examples"],
-    )
     notes = [] if findings else ["本周没有值得特别提示的事项。 Nothing stood out this week."]
     return Section(
         key="summary",
         title="概要 Summary",
         tables=[
             Table("headline", "本周概况 The week in numbers", figures),
-            Table("key_findings", "本周要点 Three things to know", key),
         ],
         link_lists=[LinkList(f"{rank}. {f.headline}", f.examples) for rank, f in enumerate(findings, start=1)],
         notes=notes,

@@ -499,5 +499,18 @@ class ElasticPostStore:
             counts[index] = int(self._client.count(index=index).body["count"])
         return dict(sorted(counts.items()))
 
+    def delete_prefix(self) -> list[str]:
+        """Delete every index, the template and the ILM policy under this store's prefix (for tests and
+        benchmarks on a scratch prefix). Indices go by name: clusters refuse wildcard deletes."""
+        indices = sorted(self.alias_state().indices)
+        if indices:
+            self._client.indices.delete(index=",".join(indices))
+        for version in range(1, self.version + 1):
+            self._client.options(ignore_status=404).indices.delete_index_template(name=self.names.template(version))
+        self._client.options(ignore_status=404).ilm.delete_lifecycle(name=self.names.policy)
+        self._months.clear()
+        self._set_up = False
+        return indices
+
     def close(self) -> None:
         self._client.close()
