@@ -119,10 +119,11 @@ class FitStats:
     stopped_by_time: bool
 
 
-def _lr_factor(step: int, total: int, warmup: int) -> float:
-    if step < warmup:
-        return (step + 1) / max(1, warmup)
-    return max(0.0, (total - step) / max(1, total - warmup))
+def lr_factor(done: float, warmup_ratio: float) -> float:
+    """Linear warm-up then linear decay to zero, over the fraction of training ``done`` (0..1)."""
+    if done < warmup_ratio:
+        return max(done / warmup_ratio, 0.01)
+    return max(0.0, (1.0 - done) / (1.0 - warmup_ratio))
 
 
 def _batches_forever(lengths: Sequence[int], batch_size: int, rng: random.Random) -> Iterator[list[int]]:
@@ -148,7 +149,6 @@ def fit(
     lengths = [len(s) for s in sequences]
     steps_per_epoch = math.ceil(len(sequences) / config.batch_size)
     total = config.max_steps or max(1, math.ceil(config.epochs * steps_per_epoch))
-    warmup = int(total * config.warmup_ratio)
     pad_id = int(tokenizer.pad_token_id or 0)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups = [
@@ -159,32 +159,36 @@ def fit(
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, total, warmup))
     target_tensor = torch.tensor(targets, dtype=torch.float32 if multi_label else torch.long)
     loss_fn: torch.nn.Module = torch.nn.BCEWithLogitsLoss() if multi_label else torch.nn.CrossEntropyLoss()
     model.train()
     started = time.monotonic()
     running, step, stopped_by_time = 0.0, 0, False
+    done = 0.0
     for step, batch in enumerate(_batches_forever(lengths, config.batch_size, rng), start=1):
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * lr_factor(done, config.warmup_ratio)
         ids, mask = pad_batch([sequences[i] for i in batch], pad_id)
         logits = model(input_ids=ids, attention_mask=mask).logits
         loss = loss_fn(logits, target_tensor[batch])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         value = float(loss.detach())
         running = 0.98 * running + 0.02 * value if step > 1 else value
         elapsed = time.monotonic() - started
-        if progress and (step % config.log_every == 0 or step == total):
+        # With a time budget the schedule follows whichever runs out first, steps or seconds, so a
+        # run cut short by a busy machine still ends with a fully decayed learning rate.
+        done = step / total
+        if config.time_budget_s is not None:
+            done = max(done, elapsed / config.time_budget_s)
+        if progress and (step % config.log_every == 0 or done >= 1.0):
             progress(f"step {step}/{total} loss {running:.4f} elapsed {elapsed:.0f}s")
-        if step >= total:
-            break
-        if config.time_budget_s is not None and elapsed > config.time_budget_s:
-            stopped_by_time = True
-            if progress:
-                progress(f"time budget {config.time_budget_s:.0f}s reached at step {step}/{total}")
+        if done >= 1.0:
+            stopped_by_time = step < total
+            if stopped_by_time and progress:
+                progress(f"time budget {config.time_budget_s}s reached at step {step}/{total}")
             break
     model.eval()
     return FitStats(step, round(time.monotonic() - started, 1), round(running, 4), stopped_by_time)

@@ -54,9 +54,7 @@ errors = Console(stderr=True)
 
 DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="where the database and files live")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
-ByOption = Annotated[
-    str | None, typer.Option("--by", help="who makes the change (audit log); default: login name")
-]
+ByOption = Annotated[str | None, typer.Option("--by", help="who makes the change (audit log); default: login name")]
 DaysOption = Annotated[int, typer.Option("--days", min=1, help="backtest over the last N days")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="save without asking after the backtest")]
 
@@ -184,9 +182,7 @@ def _confirm(yes: bool, what: str) -> bool:
 def preview_command(
     query: Annotated[str, typer.Option("--query", "-q", help="the query to backtest")],
     days: DaysOption = 7,
-    name: Annotated[
-        str | None, typer.Option("--name", help="compare with this scheme's current query")
-    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="compare with this scheme's current query")] = None,
     examples: Annotated[int, typer.Option("--examples", min=0, help="how many example posts")] = 5,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
@@ -208,22 +204,14 @@ def preview_command(
 @app.command("add")
 def add_command(
     name: Annotated[str, typer.Argument(help="a short, unique name, e.g. 香坊燃气泄漏")],
-    purpose: Annotated[
-        str, typer.Option("--purpose", help="why this scheme exists (required; shown everywhere)")
-    ],
+    purpose: Annotated[str, typer.Option("--purpose", help="why this scheme exists (required; shown everywhere)")],
     query: Annotated[str, typer.Option("--query", "-q", help="what to look for (see docs/schemes.md)")],
     owner: Annotated[str | None, typer.Option("--owner", help="who answers for it; default: --by")] = None,
-    start: Annotated[
-        str | None, typer.Option("--start", help="active from (local time), e.g. 2026-12-05")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--end", help="active until (local time), e.g. 2026-12-08")
-    ] = None,
+    start: Annotated[str | None, typer.Option("--start", help="active from (local time), e.g. 2026-12-05")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="active until (local time), e.g. 2026-12-08")] = None,
     mode: Annotated[str, typer.Option("--mode", help="realtime | digest | spike")] = "realtime",
     digest: Annotated[str, typer.Option("--digest", help="digest period: hourly | daily")] = "daily",
-    spike_ratio: Annotated[
-        float, typer.Option("--spike-ratio", help="spike: times the usual hourly volume")
-    ] = 3.0,
+    spike_ratio: Annotated[float, typer.Option("--spike-ratio", help="spike: times the usual hourly volume")] = 3.0,
     spike_min: Annotated[int, typer.Option("--spike-min", help="spike: at least this many in the hour")] = 5,
     subscriber: Annotated[
         list[str] | None,
@@ -342,10 +330,7 @@ def show_command(
         try:
             with env.workflow.read_session() as session:
                 view = SchemeView.of(get_scheme(session, name))
-                history = [
-                    audit_row_dict(r)
-                    for r in audit_rows(session, entity_type=AUDIT_ENTITY, entity_id=view.id)
-                ]
+                history = [audit_row_dict(r) for r in audit_rows(session, entity_type=AUDIT_ENTITY, entity_id=view.id)]
         except WorkflowError as exc:
             raise _fail(str(exc)) from None
         with SchemePostIndex(env.settings.sqlite_path) as index:
@@ -483,8 +468,7 @@ def backfill_command(
         _print_json(report.model_dump(mode="json"))
     else:
         console.print(
-            f"scanned {report.posts} posts: {report.new_matches} new matches,"
-            f" {report.already_matched} already stored"
+            f"scanned {report.posts} posts: {report.new_matches} new matches, {report.already_matched} already stored"
         )
 
 

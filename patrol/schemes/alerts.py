@@ -249,9 +249,7 @@ def _examples(rows: Sequence[SchemeMatch]) -> list[dict[str, Any]]:
     firsts: dict[str, SchemeMatch] = {}
     for row in rows:
         firsts.setdefault(row.group_post_id, row)
-    ranked = sorted(
-        firsts.values(), key=lambda r: (-groups[r.group_post_id], not r.life_safety, r.published_at)
-    )
+    ranked = sorted(firsts.values(), key=lambda r: (-groups[r.group_post_id], not r.life_safety, r.published_at))
     return [
         {
             "post_id": row.post_id,
@@ -265,9 +263,7 @@ def _examples(rows: Sequence[SchemeMatch]) -> list[dict[str, Any]]:
     ]
 
 
-def send_digests(
-    session: Session, now: datetime, report: SchemeAlertReport | None = None
-) -> SchemeAlertReport:
+def send_digests(session: Session, now: datetime, report: SchemeAlertReport | None = None) -> SchemeAlertReport:
     """Summaries for digest schemes, one per complete window with matches, to each subscriber."""
     report = report or SchemeAlertReport()
     schemes = session.scalars(
@@ -310,11 +306,7 @@ def _queue_digest(
 ) -> None:
     label = "小时" if scheme.digest_period == "hourly" else "日"
     local_start = start.astimezone(LOCAL_ZONE)
-    when = (
-        local_start.strftime("%Y-%m-%d %H:00")
-        if scheme.digest_period == "hourly"
-        else f"{local_start:%Y-%m-%d}"
-    )
+    when = local_start.strftime("%Y-%m-%d %H:00") if scheme.digest_period == "hourly" else f"{local_start:%Y-%m-%d}"
     groups = len({r.group_post_id for r in rows})
     life_safety = any(r.life_safety for r in rows)
     payload = {
@@ -379,9 +371,7 @@ def spike_check(session: Session, scheme: Scheme, now: datetime) -> SpikeCheck |
         .order_by(SchemeMatch.published_at)
         .limit(1)
     )
-    history_from = max(
-        baseline_from, min(scheme.created_at, first) if first is not None else scheme.created_at
-    )
+    history_from = max(baseline_from, min(scheme.created_at, first) if first is not None else scheme.created_at)
     history = start - history_from
     if history < SPIKE_MIN_HISTORY:
         return None
@@ -393,9 +383,7 @@ def spike_check(session: Session, scheme: Scheme, now: datetime) -> SpikeCheck |
     return SpikeCheck(scheme.id, start, count, mean, hours, spike)
 
 
-def check_spikes(
-    session: Session, now: datetime, report: SchemeAlertReport | None = None
-) -> SchemeAlertReport:
+def check_spikes(session: Session, now: datetime, report: SchemeAlertReport | None = None) -> SchemeAlertReport:
     report = report or SchemeAlertReport()
     schemes = session.scalars(
         select(Scheme).options(selectinload(Scheme.subscribers)).where(Scheme.alert_mode == "spike")

@@ -58,9 +58,7 @@ class PreviewResult(BaseModel):
     until: AwareDatetime
     posts_scanned: int
     matches: int
-    per_day: dict[str, int] = Field(
-        description="local date (Asia/Shanghai) -> matches, every day of the range"
-    )
+    per_day: dict[str, int] = Field(description="local date (Asia/Shanghai) -> matches, every day of the range")
     examples: list[PreviewExample]
     current: CurrentComparison | None = None
 

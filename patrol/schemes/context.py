@@ -149,8 +149,7 @@ class MatchContext:
         if name == "source":
             if not value or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*\*?", value):
                 raise QueryError(
-                    f"source:{value} is not a source id (letters, digits, _ and -;"
-                    " a trailing * for a prefix)",
+                    f"source:{value} is not a source id (letters, digits, _ and -; a trailing * for a prefix)",
                     query,
                     node.position,
                 )

@@ -60,8 +60,7 @@ class SchemeMatchReport(BaseModel):
 def compiled_matcher(context: MatchContext, sources: Sequence[SchemeSource]) -> SchemeMatcher:
     """A matcher for these schemes, reused while they stay the same (compiling 1,000 takes a while)."""
     fingerprint = tuple(
-        (s.key, s.query if isinstance(s.query, str) else s.query.text, s.active_from, s.active_until)
-        for s in sources
+        (s.key, s.query if isinstance(s.query, str) else s.query.text, s.active_from, s.active_until) for s in sources
     )
     memo = context.compiled
     found = memo.get(fingerprint)
@@ -158,9 +157,7 @@ def store_matches(
     groups = _recent_groups(session, {hit.key for _, hit in fresh}, now)
     stored: list[NewMatch] = []
     # Oldest first, so a group is named after its earliest post whatever order copies arrive in.
-    for item, hit in sorted(
-        fresh, key=lambda pair: (pair[0].post.published_at, pair[0].post.id, pair[1].key)
-    ):
+    for item, hit in sorted(fresh, key=lambda pair: (pair[0].post.published_at, pair[0].post.id, pair[1].key)):
         post, analysis = item.post, item.analysis
         group = _find_group(groups.setdefault(hit.key, []), analysis.simhash) or post.id
         groups[hit.key].append((analysis.simhash, group))

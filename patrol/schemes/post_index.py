@@ -92,9 +92,7 @@ class SchemePostIndex:
             self._conn.close()
 
     def _has_posts(self) -> bool:
-        row = self._conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'posts'"
-        ).fetchone()
+        row = self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'posts'").fetchone()
         return row is not None
 
     # -- writes ---------------------------------------------------------------------------------
@@ -139,8 +137,7 @@ class SchemePostIndex:
         clauses, params = _where(filters)
         where = "".join(f" AND {c}" for c in clauses)
         row = self._conn.execute(
-            "SELECT count(*) FROM post_scheme_matches m JOIN posts p ON p.id = m.post_id"
-            f" WHERE m.scheme_id = ?{where}",
+            f"SELECT count(*) FROM post_scheme_matches m JOIN posts p ON p.id = m.post_id WHERE m.scheme_id = ?{where}",
             [scheme_id, *params],
         ).fetchone()
         return int(row[0])
@@ -177,9 +174,7 @@ class SchemePostIndex:
         ]
         return SearchPage(total=int(total), hits=hits)
 
-    def iter_posts(
-        self, since: datetime, until: datetime | None = None, batch: int = 500
-    ) -> Iterator[AnalysedPost]:
+    def iter_posts(self, since: datetime, until: datetime | None = None, batch: int = 500) -> Iterator[AnalysedPost]:
         """Stored posts published in [since, until), oldest first, for backtests and backfills."""
         if not self._has_posts():
             return

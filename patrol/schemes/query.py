@@ -315,8 +315,7 @@ def _word_token(run: str, position: int, query: str) -> _Token:
         value = int(distance.group(1))
         if value > MAX_NEAR_DISTANCE:
             raise QueryError(
-                f"NEAR/{value} is too far apart to mean anything;"
-                f" use a distance from 0 to {MAX_NEAR_DISTANCE}",
+                f"NEAR/{value} is too far apart to mean anything; use a distance from 0 to {MAX_NEAR_DISTANCE}",
                 query,
                 position,
             )
@@ -413,8 +412,7 @@ class _Parser:
         )
         if self.current.kind == "near":
             raise self.error(
-                "NEAR cannot be chained; join two proximity conditions with AND,"
-                " e.g. a NEAR/5 b AND b NEAR/5 c"
+                "NEAR cannot be chained; join two proximity conditions with AND, e.g. a NEAR/5 b AND b NEAR/5 c"
             )
         return near
 
@@ -443,17 +441,14 @@ class _Parser:
             inner = self.or_expr()
             if self.current.kind != "rparen":
                 column = token.position + 1
-                raise self.error(
-                    f'expected ")" to close the "(" at column {column}, found {self.current.describe()}'
-                )
+                raise self.error(f'expected ")" to close the "(" at column {column}, found {self.current.describe()}')
             self.advance()
             return inner
         if token.kind == "field":
             self.advance()
             if self.current.kind not in ("word", "phrase", "lparen"):
                 raise self.error(
-                    f'expected a word, a "phrase" or "(" right after {token.text}:,'
-                    f" found {self.current.describe()}"
+                    f'expected a word, a "phrase" or "(" right after {token.text}:, found {self.current.describe()}'
                 )
             operand = self.primary(token)
             return _apply_field(token.text, operand, self.query, token.position)
@@ -512,8 +507,7 @@ def _scope(node: Node, scope: TextScope, query: str) -> Node:
         )
     if isinstance(node, Filter):
         raise QueryError(
-            f"{scope}: applies to words and phrases; {node.name}: is a filter on the post,"
-            " put it outside the brackets",
+            f"{scope}: applies to words and phrases; {node.name}: is a filter on the post, put it outside the brackets",
             query,
             node.position,
         )

@@ -18,9 +18,7 @@ def _hhmm(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def quiet_until(
-    start: str | None, end: str | None, at: datetime, zone: ZoneInfo = LOCAL_ZONE
-) -> datetime | None:
+def quiet_until(start: str | None, end: str | None, at: datetime, zone: ZoneInfo = LOCAL_ZONE) -> datetime | None:
     """The UTC time the quiet span around `at` ends, or None when `at` is not in quiet hours."""
     if not start or not end:
         return None

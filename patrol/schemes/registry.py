@@ -91,9 +91,7 @@ class Subscriber(BaseModel):
         for option in options:
             key, _, value = option.partition("=")
             if key != "quiet" or "-" not in value:
-                raise ValueError(
-                    f"subscriber {text!r}: unknown option {option!r}; the only one is quiet=HH:MM-HH:MM"
-                )
+                raise ValueError(f"subscriber {text!r}: unknown option {option!r}; the only one is quiet=HH:MM-HH:MM")
             values["quiet_start"], values["quiet_end"] = value.split("-", 1)
         return cls.model_validate(values)
 
@@ -115,9 +113,7 @@ class SchemeSpec(BaseModel):
     active_until: AwareDatetime | None = None
     alert_mode: AlertMode = "realtime"
     digest_period: DigestPeriod = "daily"
-    spike_ratio: float = Field(
-        3.0, gt=1.0, description="alert when an hour has this many times the usual volume"
-    )
+    spike_ratio: float = Field(3.0, gt=1.0, description="alert when an hour has this many times the usual volume")
     spike_min_count: int = Field(default=5, ge=1, description="and at least this many matches")
     subscribers: list[Subscriber] = Field(default_factory=list)
 
@@ -228,9 +224,7 @@ def _check_subscribers(subscribers: list[Subscriber], context: MatchContext) -> 
     units = context.gazetteer.units_within
     for subscriber in subscribers:
         if subscriber.kind == "unit" and subscriber.id not in units:
-            raise SchemeInvalid(
-                f"unknown unit {subscriber.id!r} among the subscribers; use one of {sorted(units)}"
-            )
+            raise SchemeInvalid(f"unknown unit {subscriber.id!r} among the subscribers; use one of {sorted(units)}")
 
 
 def _actor_name(actor: Actor | str) -> str:
@@ -254,9 +248,7 @@ def get_scheme(session: Session, name_or_id: str) -> Scheme:
 
 
 def list_schemes(session: Session, *, active_at: datetime | None = None) -> list[SchemeView]:
-    schemes = session.scalars(
-        select(Scheme).options(selectinload(Scheme.subscribers)).order_by(Scheme.name)
-    ).all()
+    schemes = session.scalars(select(Scheme).options(selectinload(Scheme.subscribers)).order_by(Scheme.name)).all()
     views = [SchemeView.of(s) for s in schemes]
     if active_at is not None:
         views = [v for v in views if v.is_active(active_at)]
@@ -305,8 +297,7 @@ def add_scheme(
     _check_subscribers(spec.subscribers, context)
     if session.scalar(select(Scheme.id).where(Scheme.name == spec.name)) is not None:
         raise SchemeInvalid(
-            f"a scheme named {spec.name!r} exists; choose another name,"
-            " or change it with `patrol scheme change`"
+            f"a scheme named {spec.name!r} exists; choose another name, or change it with `patrol scheme change`"
         )
     who = _actor_name(actor)
     scheme = Scheme(
@@ -359,9 +350,7 @@ def change_scheme(
     now = now or utcnow()
     scheme = get_scheme(session, name_or_id)
     before = SchemeView.of(scheme)
-    values = before.model_dump(
-        exclude={"id", "version", "created_at", "created_by", "updated_at", "updated_by"}
-    )
+    values = before.model_dump(exclude={"id", "version", "created_at", "created_by", "updated_at", "updated_by"})
     for field in (
         "name",
         "purpose",
@@ -385,9 +374,7 @@ def change_scheme(
     known = {f"{s['kind']}:{s['id']}" for s in values["subscribers"]}
     missing = sorted(removed - known)
     if missing:
-        raise SchemeInvalid(
-            f"{', '.join(missing)} is not a subscriber of {scheme.name!r}; it has {sorted(known)}"
-        )
+        raise SchemeInvalid(f"{', '.join(missing)} is not a subscriber of {scheme.name!r}; it has {sorted(known)}")
     kept = [s for s in values["subscribers"] if f"{s['kind']}:{s['id']}" not in removed]
     values["subscribers"] = kept + [s.model_dump() for s in change.add_subscribers]
     try:
@@ -448,9 +435,7 @@ def change_scheme(
     return after
 
 
-def delete_scheme(
-    session: Session, name_or_id: str, *, actor: Actor | str, now: datetime | None = None
-) -> SchemeView:
+def delete_scheme(session: Session, name_or_id: str, *, actor: Actor | str, now: datetime | None = None) -> SchemeView:
     """Delete a scheme with its subscribers, matches and alerts; the audit row keeps the whole scheme."""
     now = now or utcnow()
     scheme = get_scheme(session, name_or_id)

@@ -20,15 +20,26 @@ from patrol.schemes.models import Scheme, SchemeAlert
 from patrol.schemes.registry import SchemeSpec, Subscriber, add_scheme
 from patrol.workflow.clock import ManualClock
 from patrol.workflow.models import OutboxEvent, User
+from patrol.workflow.testing import PG_SKIP_REASON, isolated_postgres_url, postgres_test_url
 from tests.conftest import make_post
 
 CONTEXT = MatchContext()
 START = datetime(2026, 11, 26, 0, 10, tzinfo=UTC)  # 08:10 in Harbin
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[SchemeEnvironment]:
-    with SchemeEnvironment(load_settings(data_dir=tmp_path / "data")) as environment:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SchemeEnvironment]:
+    if request.param == "sqlite":
+        with SchemeEnvironment(load_settings(data_dir=tmp_path / "data")) as environment:
+            yield environment
+        return
+    base = postgres_test_url()
+    if base is None:
+        pytest.skip(PG_SKIP_REASON)
+    with (
+        isolated_postgres_url(base) as url,
+        SchemeEnvironment(load_settings(data_dir=tmp_path / "data", database_url=url)) as environment,
+    ):
         yield environment
 
 
@@ -45,15 +56,22 @@ def post_at(at: datetime, text: str = "燃气泄漏", *, scores: dict[str, float
     post = make_post(native, text).model_copy(update={"published_at": at})
     normalized = CONTEXT.normalize(text)
     analysis = Analysis(
-        post_id=post.id, normalized_text=normalized, tokens=CONTEXT.cut(normalized), keywords=[],
-        risk_scores=scores or {}, simhash=(int(native) * 0x9E37_79B9_7F4A_7C15 & 0x7FFF_FFFF_FFFF_FFFF) | 1,
+        post_id=post.id,
+        normalized_text=normalized,
+        tokens=CONTEXT.cut(normalized),
+        keywords=[],
+        risk_scores=scores or {},
+        simhash=(int(native) * 0x9E37_79B9_7F4A_7C15 & 0x7FFF_FFFF_FFFF_FFFF) | 1,
     )
     return AnalysedPost(post=post, analysis=analysis)
 
 
 def add(env: SchemeEnvironment, clock: ManualClock, *subscribers: str, **fields: object) -> str:
     values: dict[str, object] = {
-        "name": "gas", "purpose": "燃气泄漏跟踪", "owner": "li", "query": "燃气",
+        "name": "gas",
+        "purpose": "燃气泄漏跟踪",
+        "owner": "li",
+        "query": "燃气",
         "subscribers": [Subscriber.parse(s) for s in subscribers],
     }
     values.update(fields)
@@ -94,8 +112,11 @@ def test_hourly_digest_summarises_each_finished_hour_once(env: SchemeEnvironment
     assert tick(env, clock)["digests"] == 0  # idempotent
     first, second = events(env, "scheme.digest")
     assert (first["matches"], second["matches"]) == (2, 1)
-    assert first["window"] == {"start": "2026-11-26T00:00:00+00:00", "end": "2026-11-26T01:00:00+00:00",
-                               "period": "hourly"}
+    assert first["window"] == {
+        "start": "2026-11-26T00:00:00+00:00",
+        "end": "2026-11-26T01:00:00+00:00",
+        "period": "hourly",
+    }
     assert str(first["summary"]).startswith("监测方案「gas」小时摘要 2026-11-26 08:00：2 条")
     assert first["unit_id"] == "xf-branch"
 
@@ -105,8 +126,9 @@ def test_daily_digest_follows_the_local_day_and_catches_up_missed_days(
 ) -> None:
     add(env, clock, "user:zhang", alert_mode="digest", digest_period="daily")
     with env.workflow.session() as session:
-        session.add(User(username="zhang", role="analyst", email="zhang@example.org", password_hash="-",
-                         created_at=START))
+        session.add(
+            User(username="zhang", role="analyst", email="zhang@example.org", password_hash="-", created_at=START)
+        )
     live(env, clock, post_at(clock.now()))  # 26th, 08:10 local
     clock.advance(hours=16)  # 27th, 00:10 local (26th 16:10 UTC)
     live(env, clock, post_at(clock.now()))
@@ -114,7 +136,8 @@ def test_daily_digest_follows_the_local_day_and_catches_up_missed_days(
     assert tick(env, clock)["digests"] == 2  # the 26th and the 27th; the 28th had nothing
     digests = events(env, "scheme.digest")
     assert [d["window"]["start"] for d in digests] == [  # type: ignore[index]
-        "2026-11-25T16:00:00+00:00", "2026-11-26T16:00:00+00:00"
+        "2026-11-25T16:00:00+00:00",
+        "2026-11-26T16:00:00+00:00",
     ]
     with env.workflow.read_session() as session:
         event = session.scalars(select(OutboxEvent)).first()

@@ -29,7 +29,11 @@ def stored(native_id: str, text: str, days_ago: float, simhash: int) -> Analysed
     post = make_post(native_id, text).model_copy(update={"published_at": NOW - timedelta(days=days_ago)})
     normalized = CONTEXT.normalize(text)
     analysis = Analysis(
-        post_id=post.id, normalized_text=normalized, tokens=CONTEXT.cut(normalized), keywords=[], risk_scores={},
+        post_id=post.id,
+        normalized_text=normalized,
+        tokens=CONTEXT.cut(normalized),
+        keywords=[],
+        risk_scores={},
         simhash=simhash,
     )
     return AnalysedPost(post=post, analysis=analysis)
@@ -104,8 +108,22 @@ def test_cli_add_list_preview_change_show_delete(env: SchemeEnvironment) -> None
     assert {"matches", "per_day", "examples"} <= set(figures) and figures["matches"] == 4
 
     code, out = cli(
-        data, "add", "香坊燃气", "--purpose", "跟踪香坊燃气泄漏", "--query", "燃气 泄漏", "--subscriber",
-        "unit:xf-branch,quiet=22:00-07:00", "--mode", "digest", "--digest", "hourly", "--yes", "--by", "li",
+        data,
+        "add",
+        "香坊燃气",
+        "--purpose",
+        "跟踪香坊燃气泄漏",
+        "--query",
+        "燃气 泄漏",
+        "--subscriber",
+        "unit:xf-branch,quiet=22:00-07:00",
+        "--mode",
+        "digest",
+        "--digest",
+        "hourly",
+        "--yes",
+        "--by",
+        "li",
     )
     assert code == 0, out
     assert "would have matched" in out and "saved scheme 香坊燃气" in out
@@ -113,7 +131,10 @@ def test_cli_add_list_preview_change_show_delete(env: SchemeEnvironment) -> None
     code, out = cli(data, "list", "--json")
     [listed] = json.loads(out)
     assert (listed["name"], listed["purpose"], listed["alert_mode"], listed["digest_period"]) == (
-        "香坊燃气", "跟踪香坊燃气泄漏", "digest", "hourly"
+        "香坊燃气",
+        "跟踪香坊燃气泄漏",
+        "digest",
+        "hourly",
     )
     assert listed["owner"] == "li" and listed["subscribers"][0]["quiet_start"] == "22:00"
 

@@ -23,6 +23,7 @@ from patrol.store.base import SearchFilters
 from patrol.store.sqlite import SqlitePostStore
 from patrol.workflow.models import NotificationChannel, OutboxDelivery, OutboxEvent, ReviewItem
 from patrol.workflow.outbox import add_channel
+from patrol.workflow.testing import PG_SKIP_REASON, isolated_postgres_url, postgres_test_url
 from tests.conftest import make_post
 
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)  # 14:00 in Harbin
@@ -30,9 +31,19 @@ CONTEXT = MatchContext()
 GROUP = 0x1234_5678_9ABC_DEF0
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[SchemeEnvironment]:
-    with SchemeEnvironment(load_settings(data_dir=tmp_path / "data")) as environment:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SchemeEnvironment]:
+    if request.param == "sqlite":
+        with SchemeEnvironment(load_settings(data_dir=tmp_path / "data")) as environment:
+            yield environment
+        return
+    base = postgres_test_url()
+    if base is None:
+        pytest.skip(PG_SKIP_REASON)
+    with (
+        isolated_postgres_url(base) as url,
+        SchemeEnvironment(load_settings(data_dir=tmp_path / "data", database_url=url)) as environment,
+    ):
         yield environment
 
 
@@ -44,9 +55,9 @@ def analysed(
     simhash: int = 0,
     scores: dict[str, float] | None = None,
     places: tuple[str, ...] = (),
-    **post_fields: object,
+    source_id: str = "test-forum",
 ) -> AnalysedPost:
-    post = make_post(native_id, text, **post_fields)
+    post = make_post(native_id, text, source_id=source_id)
     post = post.model_copy(update={"published_at": NOW + timedelta(minutes=minutes)})
     normalized = CONTEXT.normalize(text)
     analysis = Analysis(
@@ -92,9 +103,7 @@ def test_a_post_counts_for_every_scheme_that_finds_it_and_reruns_change_nothing(
     assert (again.new_matches, again.already_matched) == (0, 3)
     with env.workflow.read_session() as session:
         pairs = session.execute(select(SchemeMatch.scheme_id, SchemeMatch.post_id, SchemeMatch.terms_json)).all()
-        assert sorted((s, p) for s, p, _ in pairs) == sorted(
-            [(gas, "bbs:1"), (gas, "weibo:2"), (leak, "bbs:1")]
-        )
+        assert sorted((s, p) for s, p, _ in pairs) == sorted([(gas, "bbs:1"), (gas, "weibo:2"), (leak, "bbs:1")])
         assert {json.loads(t)[0] for s, _, t in pairs if s == leak} == {"泄漏"}
     page = posts_matching_scheme(env.settings.sqlite_path, gas)
     assert page.total == 2 and [hit.post_id for hit in page.hits] == ["bbs:1", "weibo:2"]
@@ -113,7 +122,12 @@ def test_realtime_alerts_go_once_per_near_duplicate_group_to_each_subscribers_ch
     with env.workflow.session() as session:
         for unit in ("xf-branch", "ng-branch", "dl-branch"):
             add_channel(
-                session, name=f"hook-{unit}", kind="webhook", at=NOW, unit_id=unit, topics=["scheme.*"],
+                session,
+                name=f"hook-{unit}",
+                kind="webhook",
+                at=NOW,
+                unit_id=unit,
+                topics=["scheme.*"],
                 config={"url": f"https://{unit}.example.org/hook", "secret": "s" * 16},
             )
     batch = [
@@ -129,14 +143,20 @@ def test_realtime_alerts_go_once_per_near_duplicate_group_to_each_subscribers_ch
     assert match_schemes(env, batch, now=NOW + timedelta(minutes=20), context=CONTEXT).alerts.queued == 0
     with env.workflow.read_session() as session:
         groups = dict(session.execute(select(SchemeMatch.post_id, SchemeMatch.group_post_id)).tuples().all())
-        assert groups == {"test-forum:1": "test-forum:1", "weibo:2": "test-forum:1", "test-forum:3": "test-forum:3",
-                          "test-forum:4": "test-forum:1"}
+        assert groups == {
+            "test-forum:1": "test-forum:1",
+            "weibo:2": "test-forum:1",
+            "test-forum:3": "test-forum:3",
+            "test-forum:4": "test-forum:1",
+        }
         per_channel = dict(
             session.execute(
                 select(NotificationChannel.name, func.count(OutboxDelivery.id))
                 .join(OutboxDelivery, OutboxDelivery.channel_id == NotificationChannel.id, isouter=True)
                 .group_by(NotificationChannel.name)
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         assert per_channel == {"hook-xf-branch": 2, "hook-ng-branch": 2, "hook-dl-branch": 0}
         event = session.scalars(select(OutboxEvent).where(OutboxEvent.unit_id == "xf-branch")).first()

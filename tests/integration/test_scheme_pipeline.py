@@ -30,12 +30,14 @@ def test_live_stage_on_analysed_posts(tmp_path: Path) -> None:
             guns = add_scheme(
                 session,
                 SchemeSpec(name="guns", purpose="枪支买卖", owner="li", query="(枪支 OR 仿真枪) 微信 place:香坊"),
-                actor="li", context=context,
+                actor="li",
+                context=context,
             )
             gas = add_scheme(
                 session,
                 SchemeSpec(name="gas", purpose="燃气泄漏", owner="li", query="燃气 NEAR/3 泄漏 NOT 演练"),
-                actor="li", context=context,
+                actor="li",
+                context=context,
             )
         report = match_schemes(runtime, analysed, now=BASE_TIME)
         assert report.new_by_scheme == {"guns": 1, "gas": 1}

@@ -27,16 +27,18 @@ from patrol.schemes.registry import (
 )
 from patrol.workflow.audit import audit_rows, verify_chain
 from patrol.workflow.db import WorkflowDb
+from patrol.workflow.testing import PG_SKIP_REASON, postgres_test_url, workflow_db
 
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
 CONTEXT = MatchContext()
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[WorkflowDb]:
-    database = WorkflowDb(f"sqlite:///{tmp_path / 'wf.db'}")
-    yield database
-    database.dispose()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WorkflowDb]:
+    if request.param == "postgres" and postgres_test_url() is None:
+        pytest.skip(PG_SKIP_REASON)
+    with workflow_db(request.param, tmp_path) as database:
+        yield database
 
 
 def spec(**fields: object) -> SchemeSpec:

@@ -210,3 +210,13 @@ def test_dead_letter_lines_are_plain_json(fake_es: FakeElasticsearch, tmp_path: 
     line = json.loads(store.dead_letters.path.read_text(encoding="ascii"))
     assert line["post_id"] == post.post.id and line["reason"].startswith("cannot serialise")
     assert line["document"]["post"]["text"] == "坏\ud800字"
+
+
+def test_a_dead_letter_backlog_drains_a_slice_per_call(fake_es: FakeElasticsearch, tmp_path: Path) -> None:
+    store = _store(fake_es.url, tmp_path, BulkSettings(dead_letters_per_call=2, initial_backoff_s=0.01))
+    posts = _posts(5)
+    fake_es.cluster.bulk_plan = [("fail_items", {p.post.id: (400, "mapper_parsing_exception") for p in posts})]
+    assert store.upsert(posts).failed == 5
+    drained = [store.upsert([]) for _ in range(3)]
+    assert [(r.retried, r.inserted, r.failed) for r in drained] == [(2, 2, 0), (2, 2, 0), (1, 1, 0)]
+    _assert_accounted(fake_es, store, {p.post.id for p in posts})

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from patrol.schema import Analysis, AnalysedPost, PlaceTag
+from patrol.schema import AnalysedPost, Analysis, PlaceTag
 from patrol.schemes.context import MatchContext
 from patrol.schemes.document import MatchDocument, document_for, word_positions
 from patrol.schemes.matcher import SchemeMatcher, SchemeSource
@@ -117,9 +117,7 @@ def test_filters_on_source_category_sentiment_author_kind(context: MatchContext)
         ],
         context,
     )
-    document = doc(
-        context, "燃气", source_id="bbs-xf", categories=frozenset({"public_hazard"}), sentiment="negative"
-    )
+    document = doc(context, "燃气", source_id="bbs-xf", categories=frozenset({"public_hazard"}), sentiment="negative")
     assert keys(matcher, document) == ["bbs", "hazard", "negative"]
     assert keys(matcher, doc(context, "燃气", source_id="weibo", author_kind="media")) == ["media", "weibo"]
 
@@ -135,7 +133,10 @@ def test_place_filter_takes_a_district_with_everything_in_it(context: MatchConte
 
 def test_jurisdiction_filter_takes_a_branch_with_its_stations(context: MatchContext) -> None:
     matcher = SchemeMatcher(
-        [SchemeSource("branch", "燃气 jurisdiction:香坊公安分局"), SchemeSource("station", "燃气 jurisdiction:xf-heping")],
+        [
+            SchemeSource("branch", "燃气 jurisdiction:香坊公安分局"),
+            SchemeSource("station", "燃气 jurisdiction:xf-heping"),
+        ],
         context,
     )
     assert keys(matcher, doc(context, "燃气", jurisdiction="xf-heping")) == ["branch", "station"]

@@ -18,17 +18,55 @@ from patrol.schema import RISK_CATEGORIES
 from patrol.schemes.context import MatchContext
 from patrol.schemes.document import BODY, TITLE, MatchDocument
 from patrol.schemes.matcher import SchemeMatcher, SchemeSource
-from patrol.schemes.query import And, Filter, Near, Node, Not, Or, QueryError, Term, parse_query, render
+from patrol.schemes.query import And, Filter, Near, Node, Not, Or, QueryError, Term, TextScope, parse_query, render
 
 CONTEXT = MatchContext()
 LATIN = set("abcdefghijklmnopqrstuvwxyz0123456789")
 
 # Words that overlap, nest, need normalising (枪 支, 槍, V信, GAS) or sit next to latin letters.
 VOCABULARY = [
-    "燃气", "泄漏", "燃气泄漏", "煤气", "演练", "香坊", "和平路", "味道", "闻到", "枪 支", "槍支", "枪",
-    "V信", "微信", "gas", "GAS", "leak", "gasleak", "a1", "，", "。", " ", "的", "了", "有人",
+    "燃气",
+    "泄漏",
+    "燃气泄漏",
+    "煤气",
+    "演练",
+    "香坊",
+    "和平路",
+    "味道",
+    "闻到",
+    "枪 支",
+    "槍支",
+    "枪",
+    "V信",
+    "微信",
+    "gas",
+    "GAS",
+    "leak",
+    "gasleak",
+    "a1",
+    "，",
+    "。",
+    " ",
+    "的",
+    "了",
+    "有人",
 ]
-QUERY_WORDS = ["燃气", "泄漏", "燃气泄漏", "煤气", "演练", "香坊", "味道", "枪支", "枪", "vx", "gas", "leak", "a1", "了"]
+QUERY_WORDS = [
+    "燃气",
+    "泄漏",
+    "燃气泄漏",
+    "煤气",
+    "演练",
+    "香坊",
+    "味道",
+    "枪支",
+    "枪",
+    "vx",
+    "gas",
+    "leak",
+    "a1",
+    "了",
+]
 FILTERS = {
     "source": ["weibo", "bbs-*", "bbs-a"],
     "category": ["public_hazard", "fraud", "self_harm"],
@@ -75,7 +113,8 @@ def word_set(doc: MatchDocument, field: int, start: int, length: int) -> set[int
 def near_found(node: Near, doc: MatchDocument) -> bool:
     for field in (TITLE, BODY):
         text = doc.text(field)
-        lefts, rights = [], []
+        lefts: list[set[int]] = []
+        rights: list[set[int]] = []
         for terms, into in ((node.left, lefts), (node.right, rights)):
             for term in terms:
                 if field not in fields_of(term.scope):
@@ -151,7 +190,8 @@ def documents(draw: st.DrawFn) -> MatchDocument:
 
 @st.composite
 def terms(draw: st.DrawFn) -> Term:
-    return Term(draw(st.sampled_from(QUERY_WORDS)), scope=draw(st.sampled_from(["any", "any", "title", "body"])))
+    scopes: list[TextScope] = ["any", "any", "title", "body"]
+    return Term(draw(st.sampled_from(QUERY_WORDS)), scope=draw(st.sampled_from(scopes)))
 
 
 @st.composite
@@ -195,6 +235,7 @@ def test_compiled_matcher_agrees_with_brute_force(
     matcher = SchemeMatcher([source for source, _ in compiled], CONTEXT)
     assert not matcher.errors
     for doc in docs:
+        assert doc.published_at is not None
         expected = []
         for source, root in compiled:
             in_window = (source.active_from is None or source.active_from <= doc.published_at) and (

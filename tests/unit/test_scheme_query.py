@@ -15,6 +15,7 @@ from patrol.schemes.query import (
     Or,
     QueryError,
     Term,
+    TextScope,
     parse_query,
     render,
 )
@@ -57,9 +58,7 @@ def test_full_width_brackets_quotes_and_colons_from_chinese_input_methods() -> N
 
 def test_near_with_words_phrases_and_bracketed_alternatives() -> None:
     assert tree("燃气 NEAR/5 泄漏") == Near((Term("燃气"),), (Term("泄漏"),), 5)
-    assert tree('(燃气 OR 煤气) NEAR/3 "闻到 味道"') == Near(
-        (Term("燃气"), Term("煤气")), (Term("闻到 味道"),), 3
-    )
+    assert tree('(燃气 OR 煤气) NEAR/3 "闻到 味道"') == Near((Term("燃气"), Term("煤气")), (Term("闻到 味道"),), 3)
     # NEAR binds tighter than NOT and AND
     assert tree("NOT a NEAR/2 b c") == And((Not(Near((Term("a"),), (Term("b"),), 2)), Term("c")))
 
@@ -113,7 +112,7 @@ def error_of(text: str) -> QueryError:
         ("a NEAR/2 b NEAR/2 c", 12, "cannot be chained"),
         ("燃气 NEAR/3 (a AND b)", 12, "found an AND group"),
         ("foo:bar 燃气", 1, "unknown field 'foo:'"),
-        ("title: ", 8, 'right after title:, found the end'),
+        ("title: ", 8, "right after title:, found the end"),
         ("title:(body:x)", 13, "a term is in the title or in the body"),
         ("title:(x source:a)", 10, "source: is a filter"),
         ("source:(a NEAR/1 b) x", 9, "takes values"),
@@ -140,7 +139,7 @@ def test_caret_sits_under_the_problem_even_after_chinese_characters() -> None:
 # -- rendering round trip -----------------------------------------------------------------------
 
 WORDS = st.sampled_from(["燃气", "泄漏", "gas leak", "a:b", 'say "x"', "OR", "NEAR/2", "香坊", "vx", "(括号)"])
-SCOPES = st.sampled_from(["any", "title", "body"])
+SCOPES: st.SearchStrategy[TextScope] = st.sampled_from(["any", "title", "body"])
 
 
 @st.composite

@@ -39,6 +39,9 @@ class BulkSettings:
     max_attempts: int = 5
     initial_backoff_s: float = 0.5
     max_backoff_s: float = 30.0
+    #: dead letters sent again per call, oldest first; after a long outage the backlog drains over
+    #: several calls instead of making one call as long as the outage
+    dead_letters_per_call: int = 10_000
 
 
 @dataclass

@@ -103,7 +103,8 @@ class ElasticPostStore:
         self.thresholds = thresholds or Thresholds.model_validate({})
         self._tokenize: QueryTokenizer = tokenize or (lambda text: text.split())
         # refresh=True makes a write visible to the next search (the contract); bulk loads pass False.
-        self._sender = BulkSender(client, bulk or BulkSettings(), refresh=refresh)
+        self.bulk = bulk or BulkSettings()
+        self._sender = BulkSender(client, self.bulk, refresh=refresh)
         self.mappings_dir = mappings_dir
         self.version = mapping_version(mappings_dir)
         self._set_up = False
@@ -189,9 +190,13 @@ class ElasticPostStore:
         with self.dead_letters.claim() as claimed:
             current = {item.post.id for item in posts}
             documents = [PendingDocument(item=item, overwrite=overwrite) for item in posts]
-            for letter in claimed.letters:
-                if letter.post_id in current:
-                    continue  # this call's version supersedes it; sending both would count it twice
+            waiting = sorted(
+                (letter for letter in claimed.letters if letter.post_id not in current),  # superseded by this call
+                key=lambda letter: letter.first_failed_at,
+            )
+            later = waiting[self.bulk.dead_letters_per_call :]
+            outcome.letters.extend(later)  # untouched: written back as they were
+            for letter in waiting[: self.bulk.dead_letters_per_call]:
                 result.retried += 1
                 try:
                     item = letter.analysed_post()
