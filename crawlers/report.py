@@ -1,7 +1,10 @@
 """The pass report: what one crawl of one source did, as `patrol.schema.CrawlReport` JSON.
 
 A Scrapy extension counts requests (every download attempt, robots.txt and retries included), pages
-(responses a spider parsed successfully) and posts, and collects errors by kind; at spider close
+(responses a spider parsed successfully), items (posts the spider produced, in-pass duplicates
+included) and new items (posts landed: the incremental state keeps already-landed posts out, so
+these are the new or changed ones, bar a retweeted original seen again), and collects errors by
+kind; at spider close
 (after the landing pipeline has renamed its batches) it writes
 `<PATROL_DATA_DIR>/reports/<pass_id>/<source_id>.json` for the runner and the pass summary.
 

@@ -191,9 +191,10 @@ def _marks_to_rich(snippet_html: str) -> str:
 
 
 def _mount_command_groups() -> None:
-    from patrol.commands import flags, model, sources
+    from patrol.commands import flags, model, reindex, sources
 
     app.add_typer(flags.app, name="flags")
+    app.command(name="reindex")(reindex.reindex)
     app.add_typer(model.app, name="model")
     app.command(name="sources")(sources.show_sources)
 

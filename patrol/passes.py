@@ -35,6 +35,8 @@ class PassSummary(BaseModel):
     new_posts: int = 0
     updated_posts: int = 0
     rejected_rows: int = 0
+    index_failures: int = Field(default=0, description="posts not indexed this pass (kept in the dead-letter file)")
+    dead_letters_retried: int = 0
     new_flags: int = 0
     posts: int = Field(0, description="posts in the store after the pass")
     flags: int = Field(0, description="review items in the store after the pass")
@@ -44,7 +46,7 @@ class PassSummary(BaseModel):
 
     @property
     def errors(self) -> int:
-        return sum(len(s.errors) for s in self.sources) + self.rejected_rows
+        return sum(len(s.errors) for s in self.sources) + self.rejected_rows + self.index_failures
 
 
 def new_pass_id(now: datetime | None = None) -> str:
@@ -91,6 +93,8 @@ def summarise_pass(
         new_posts=sum(r.upsert.inserted for r in results),
         updated_posts=sum(r.upsert.updated for r in results),
         rejected_rows=sum(r.rejected_rows for r in results),
+        index_failures=sum(r.upsert.failed for r in results),
+        dead_letters_retried=sum(r.upsert.retried for r in results),
         new_flags=sum(r.flags.new_items for r in results),
         scorer=runtime.nlp.scorer_name if results else "",
     )

@@ -11,7 +11,8 @@ from functools import cached_property
 from nlp.pipeline import NlpPipeline
 from patrol.config import Settings
 from patrol.ledger import Ledger
-from patrol.store.sqlite import SqlitePostStore
+from patrol.store.base import PostStore
+from patrol.store.factory import open_post_store
 from patrol.thresholds import Thresholds, load_thresholds
 from patrol.workflow.db import WorkflowDb
 
@@ -32,8 +33,8 @@ class Runtime:
         return NlpPipeline.from_settings(self.settings, risk_scorer=load_default_risk_scorer(self.settings))
 
     @cached_property
-    def store(self) -> SqlitePostStore:
-        return SqlitePostStore(self.settings.sqlite_path, tokenize=self.query_tokens, thresholds=self.thresholds)
+    def store(self) -> PostStore:
+        return open_post_store(self.settings, self.query_tokens, self.thresholds)
 
     @cached_property
     def ledger(self) -> Ledger:

@@ -188,7 +188,8 @@ class PatrolSpider(Spider):
         """The page's text, or None (reported as `bad_html`) when it is not text at all."""
         content_type = response.headers.get(b"Content-Type")
         if not isinstance(response, TextResponse):
-            self.report("bad_html", response.url, f"not a text page (Content-Type {content_type!r})")
+            shown = content_type.decode("latin-1") if content_type else "none"
+            self.report("bad_html", response.url, f"not a text page (Content-Type: {shown})")
             return None
         if b"\x00" in response.body[:4096]:
             self.report("bad_html", response.url, "binary bytes (NUL) where a text page was expected")

@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 
 from crawlers.parsers.weibo import (
     Comment,
+    EmptyDocument,
     Mblog,
     WeiboFormatError,
     load_json,
@@ -92,7 +93,7 @@ class WeiboSpider(PatrolSpider):
             return None
         try:
             return load_json(page.text)
-        except WeiboFormatError as exc:
+        except EmptyDocument as exc:
             self.report("empty", response.url, str(exc))
             return None
 

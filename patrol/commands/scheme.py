@@ -39,7 +39,6 @@ from patrol.schemes.registry import (
     add_scheme,
     change_scheme,
     delete_scheme,
-    get_scheme,
     list_schemes,
     match_counts,
 )
@@ -319,38 +318,64 @@ def list_command(
 @app.command("show")
 def show_command(
     name: Annotated[str, typer.Argument(help="scheme name or id")],
-    limit: Annotated[int, typer.Option("--limit", help="how many recent posts")] = 10,
+    days: Annotated[int, typer.Option("--days", min=1, help="the period of the figures: the last N days")] = 7,
+    top: Annotated[int, typer.Option("--top", min=1, help="how many top posts, words, sources, places")] = 10,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """One scheme: its settings, its most recent posts and its change history."""
+    """One scheme: its settings; what it found (timeline, top posts, words, sources, places); its history."""
+    from patrol.schemes.summary import scheme_summary
     from patrol.workflow.audit import audit_row_dict, audit_rows
 
+    until = utcnow()
     with SchemeEnvironment(_settings(data_dir)) as env:
         try:
             with env.workflow.read_session() as session:
-                view = SchemeView.of(get_scheme(session, name))
-                history = [audit_row_dict(r) for r in audit_rows(session, entity_type=AUDIT_ENTITY, entity_id=view.id)]
+                summary = scheme_summary(
+                    session,
+                    name,
+                    since=until - timedelta(days=days),
+                    until=until,
+                    store_path=env.settings.sqlite_path,
+                    top=top,
+                )
+                rows = audit_rows(session, entity_type=AUDIT_ENTITY, entity_id=summary.scheme.id)
+                history = [audit_row_dict(r) for r in rows]
         except WorkflowError as exc:
             raise _fail(str(exc)) from None
-        with SchemePostIndex(env.settings.sqlite_path) as index:
-            page = index.posts_matching_scheme(view.id, limit=limit)
     if as_json:
         _print_json(
             {
-                "scheme": view.model_dump(mode="json"),
-                "posts": page.model_dump(mode="json"),
+                "scheme": summary.scheme.model_dump(mode="json"),
+                "summary": summary.model_dump(mode="json"),
                 "history": history,
             }
         )
         return
-    console.print(f"[bold]{escape(view.name)}[/bold] ({view.id}) v{view.version} — {escape(view.purpose)}")
+    view = summary.scheme
+    console.print(f"[bold]{escape(view.name)}[/bold] ({view.id}) v{view.version}: {escape(view.purpose)}")
     console.print(f"  owner {escape(view.owner)}; query {escape(view.query)}")
     console.print(f"  alerts {view.alert_mode}; window {_window(view)}")
     console.print(f"  subscribers {escape(', '.join(s.label() for s in view.subscribers) or '-')}")
-    console.print(f"{page.total} posts found; the latest:")
-    for hit in page.hits:
-        console.print(f"  {_local(hit.published_at)} {escape(hit.source_id)} {escape(hit.post_id)}")
+    console.print(
+        f"last {days} days: {summary.matches} posts in {summary.groups} near-duplicate groups"
+        f" ({summary.life_safety} life-safety)"
+    )
+    console.print("  per day: " + "  ".join(f"{day[5:]} {count}" for day, count in summary.per_day.items()))
+    for label, pairs in (
+        ("words", summary.top_terms),
+        ("sources", summary.sources),
+        ("jurisdictions", summary.jurisdictions),
+        ("places", summary.places),
+    ):
+        console.print(f"  {label}: " + (escape("  ".join(f"{k}({v})" for k, v in pairs)) or "-"))
+    console.print("top posts:")
+    for post in summary.top_posts:
+        life = "[bold red]LIFE-SAFETY[/bold red] " if post.life_safety else ""
+        console.print(
+            f"  {life}{_local(post.published_at)} {escape(post.source_id)} {escape(post.post_id)}"
+            f" x{post.copies} {escape(post.title or post.snippet or '')}"
+        )
     console.print("history:")
     for row in history:
         console.print(f"  {row['at']} {escape(row['actor'])} {row['action']}")

@@ -165,9 +165,6 @@ COLUMN_LABELS: dict[str, str] = {
     "p90_minutes": "P90(分钟) p90 min",
     "kind": "类型 kind",
     "breaches": "超时 breaches",
-    "acknowledge": "签收超时 acknowledge",
-    "dispatch": "出警超时 dispatch",
-    "verify": "核查超时 verify",
     "runs": "采集次数 runs",
     "failed_runs": "失败次数 failed runs",
     "crawled_items": "采集条数 items crawled",
@@ -186,6 +183,13 @@ COLUMN_LABELS: dict[str, str] = {
     "post_id": "帖子ID post id",
     "detail": "说明 detail",
     "scheme": "方案 scheme",
+    "share": "占比 share",
+    "previous_week_mean": "上周平均 previous week mean",
+    "task_acknowledge": "签收超时 task acknowledge",
+    "task_dispatch": "出警超时 task dispatch",
+    "task_verify": "核查超时 task verify",
+    "item_acknowledge": "生命安全确认超时 life-safety acknowledge",
+    "handover_acknowledge": "交班确认超时 handover acknowledge",
 }
 
 

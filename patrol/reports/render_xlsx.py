@@ -30,7 +30,7 @@ _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 def sheet_name(index: int, section: Section, taken: set[str]) -> str:
     """Excel allows 31 characters and no []:*?/\\ in a sheet name, unique per workbook."""
-    base = _SHEET_FORBIDDEN.sub(" ", f"{index} {section.title}")[:31].strip()
+    base = " ".join(_SHEET_FORBIDDEN.sub(" ", f"{index} {section.title}").split())[:31].strip()
     name, n = base, 2
     while name.lower() in taken:
         suffix = f" ({n})"

@@ -8,8 +8,10 @@ for alerts; this table is the search side and is rebuilt from every live run (in
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,6 +175,29 @@ class SchemePostIndex:
             for r in rows
         ]
         return SearchPage(total=int(total), hits=hits)
+
+    def place_counts(self, scheme_id: str, since: datetime, until: datetime) -> Counter[str]:
+        """How many of the scheme's posts published in [since, until) name each gazetteer place."""
+        counts: Counter[str] = Counter()
+        if not self._has_posts():
+            return counts
+        rows = self._conn.execute(
+            "SELECT json_extract(p.analysis_json, '$.places') FROM post_scheme_matches m JOIN posts p"
+            " ON p.id = m.post_id WHERE m.scheme_id = ? AND p.published_at >= ? AND p.published_at < ?",
+            (scheme_id, _utc(since), _utc(until)),
+        )
+        for (places,) in rows:
+            # A post naming a place twice counts once for it.
+            counts.update({tag["name"] for tag in json.loads(places or "[]")})
+        return counts
+
+    def post_headlines(self, post_ids: list[str]) -> dict[str, tuple[str, str | None, str]]:
+        """url, title and the first 80 characters of text of stored posts, for lists of examples."""
+        if not post_ids or not self._has_posts():
+            return {}
+        marks = ", ".join("?" for _ in post_ids)
+        rows = self._conn.execute(f"SELECT id, url, title, text FROM posts WHERE id IN ({marks})", post_ids)
+        return {row["id"]: (row["url"], row["title"], " ".join(row["text"].split())[:80]) for row in rows}
 
     def iter_posts(self, since: datetime, until: datetime | None = None, batch: int = 500) -> Iterator[AnalysedPost]:
         """Stored posts published in [since, until), oldest first, for backtests and backfills."""

@@ -169,3 +169,13 @@ def test_page_budget_and_batch_rotation(tmp_path: Path, forum: Any) -> None:
     assert len(report.batches) == -(-report.new_items // 4) >= 2
     assert [Path(b).name for b in report.batches][:2] == ["p1-0001.jsonl", "p1-0002.jsonl"]
     assert datetime.fromisoformat(landed(report.batches)[0]["fetched_at"]).tzinfo == UTC
+
+
+def test_robots_txt_is_obeyed(tmp_path: Path, forum: Any) -> None:
+    site, base = forum
+    site.overrides["/robots.txt"] = Canned(b"User-agent: *\nDisallow: /forum.php\n", "text/plain")
+    report = crawl(tmp_path, base, "p1")
+    assert not report.ok
+    assert [e.kind for e in report.errors] == ["robots_denied"]
+    assert site.take_requests() == ["/robots.txt"]
+    assert report.batches == []

@@ -93,6 +93,7 @@ def test_against_the_current_version(env: SchemeEnvironment) -> None:
 # -- the CLI ------------------------------------------------------------------------------------
 
 runner = CliRunner()
+CENTURY = "36500"
 
 
 def cli(data_dir: Path, *args: str) -> tuple[int, str]:
@@ -102,7 +103,8 @@ def cli(data_dir: Path, *args: str) -> tuple[int, str]:
 
 def test_cli_add_list_preview_change_show_delete(env: SchemeEnvironment) -> None:
     data = env.settings.data_dir
-    code, out = cli(data, "preview", "--query", "燃气 泄漏", "--days", "30", "--json")
+    # The commands count back from the real clock; a century covers the fixed test dates whenever it runs.
+    code, out = cli(data, "preview", "--query", "燃气 泄漏", "--days", CENTURY, "--json")
     assert code == 0, out
     figures = json.loads(out)
     assert {"matches", "per_day", "examples"} <= set(figures) and figures["matches"] == 4
@@ -138,15 +140,36 @@ def test_cli_add_list_preview_change_show_delete(env: SchemeEnvironment) -> None
     )
     assert listed["owner"] == "li" and listed["subscribers"][0]["quiet_start"] == "22:00"
 
-    code, out = cli(data, "change", "香坊燃气", "--query", "燃气 泄漏 NOT 演练", "--yes", "--by", "wang", "--json")
+    code, out = cli(
+        data,
+        "change",
+        "香坊燃气",
+        "--query",
+        "燃气 泄漏 NOT 演练",
+        "--days",
+        CENTURY,
+        "--yes",
+        "--by",
+        "wang",
+        "--json",
+    )
     assert code == 0, out
     changed = json.loads(out)
     assert changed["scheme"]["version"] == 2
     assert changed["backtest"]["current"]["only_current"] == 1
 
-    code, out = cli(data, "show", "香坊燃气", "--json")
-    history = json.loads(out)["history"]
-    assert [(h["action"], h["actor"]) for h in history] == [("scheme.add", "li"), ("scheme.change", "wang")]
+    code, out = cli(data, "backfill", "香坊燃气", "--days", CENTURY, "--json")
+    assert code == 0 and json.loads(out)["new_matches"] == 3  # a, its copy b, and the old f; not the drill c
+
+    code, out = cli(data, "show", "香坊燃气", "--days", CENTURY, "--json")
+    shown = json.loads(out)
+    assert [(h["action"], h["actor"]) for h in shown["history"]] == [("scheme.add", "li"), ("scheme.change", "wang")]
+    summary = shown["summary"]
+    assert (summary["matches"], summary["groups"]) == (3, 2)
+    assert summary["top_terms"] == [["燃气", 3], ["泄漏", 3]]
+    first = summary["top_posts"][0]
+    assert (first["post_id"], first["copies"]) == ("test-forum:a", 2)
+    assert first["snippet"].startswith("香坊燃气泄漏")
 
     code, out = cli(data, "delete", "香坊燃气", "--yes", "--by", "li")
     assert code == 0 and "deleted scheme 香坊燃气" in out

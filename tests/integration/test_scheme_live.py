@@ -19,6 +19,7 @@ from patrol.schemes.live import match_schemes
 from patrol.schemes.models import SchemeAlert, SchemeMatch
 from patrol.schemes.post_index import SchemePostIndex, posts_matching_scheme
 from patrol.schemes.registry import SchemeSpec, Subscriber, add_scheme
+from patrol.schemes.summary import scheme_summary
 from patrol.store.base import SearchFilters
 from patrol.store.sqlite import SqlitePostStore
 from patrol.workflow.models import NotificationChannel, OutboxDelivery, OutboxEvent, ReviewItem
@@ -204,3 +205,25 @@ def test_within_a_callers_session_the_caller_commits(env: SchemeEnvironment) -> 
 def test_no_schemes_no_work(env: SchemeEnvironment) -> None:
     report = match_schemes(env, [analysed("1", "燃气泄漏")], now=NOW, context=CONTEXT)
     assert (report.schemes, report.new_matches) == (0, 0)
+
+
+def test_summary_for_the_scheme_page_and_the_weekly_report(env: SchemeEnvironment) -> None:
+    add(env, "gas", "燃气 OR 煤气")
+    posts = [
+        analysed("1", "香坊燃气泄漏了", places=("香坊区",), simhash=GROUP, minutes=-300),
+        analysed("2", "转：香坊燃气泄漏了", places=("香坊区",), simhash=GROUP ^ 1, minutes=-200, source_id="weibo"),
+        analysed("3", "南岗煤气味很大", places=("南岗区",), simhash=~GROUP & 0xFFFF, minutes=-100),
+    ]
+    SqlitePostStore(env.settings.sqlite_path).upsert(posts)
+    match_schemes(env, posts, now=NOW, context=CONTEXT)
+    with env.workflow.read_session() as session:
+        summary = scheme_summary(
+            session, "gas", since=NOW - timedelta(days=2), until=NOW, store_path=env.settings.sqlite_path
+        )
+    assert (summary.matches, summary.groups) == (3, 2)
+    assert summary.per_day == {"2026-11-25": 0, "2026-11-26": 0, "2026-11-27": 3}
+    assert summary.top_terms == [("燃气", 2), ("煤气", 1)]
+    assert summary.sources == [("test-forum", 2), ("weibo", 1)]
+    assert summary.places == [("香坊区", 2), ("南岗区", 1)]
+    first = summary.top_posts[0]
+    assert (first.post_id, first.copies, first.snippet) == ("test-forum:1", 2, "香坊燃气泄漏了")

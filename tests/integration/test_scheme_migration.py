@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -12,8 +14,21 @@ import patrol.schemes.models  # noqa: F401  (registers the tables on Base.metada
 from patrol.workflow.db import WorkflowDb
 from patrol.workflow.migrations.runner import downgrade_to
 from patrol.workflow.models import Base
+from patrol.workflow.testing import PG_SKIP_REASON, isolated_postgres_url, postgres_test_url
 
 SCHEME_TABLES = {"schemes", "scheme_subscribers", "scheme_matches", "scheme_alerts"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'wf.db'}"
+        return
+    base = postgres_test_url()
+    if base is None:
+        pytest.skip(PG_SKIP_REASON)
+    with isolated_postgres_url(base) as isolated:
+        yield isolated
 
 
 def _table_of(diff: object) -> str | None:
@@ -40,8 +55,8 @@ def _scheme_differences(db: WorkflowDb) -> list[object]:
     return [diff for diff in differences if _table_of(diff) is not None]
 
 
-def test_migration_creates_exactly_the_modelled_tables(tmp_path: Path) -> None:
-    db = WorkflowDb(f"sqlite:///{tmp_path / 'wf.db'}")
+def test_migration_creates_exactly_the_modelled_tables(url: str) -> None:
+    db = WorkflowDb(url)
     try:
         assert set(inspect(db.engine).get_table_names()) >= SCHEME_TABLES
         assert _scheme_differences(db) == []
@@ -49,14 +64,14 @@ def test_migration_creates_exactly_the_modelled_tables(tmp_path: Path) -> None:
         db.dispose()
 
 
-def test_downgrade_removes_the_scheme_tables_and_upgrade_brings_them_back(tmp_path: Path) -> None:
-    db = WorkflowDb(f"sqlite:///{tmp_path / 'wf.db'}")
+def test_downgrade_removes_the_scheme_tables_and_upgrade_brings_them_back(url: str) -> None:
+    db = WorkflowDb(url)
     try:
         downgrade_to(db.engine, "0002")
         assert not SCHEME_TABLES & set(inspect(db.engine).get_table_names())
     finally:
         db.dispose()
-    again = WorkflowDb(f"sqlite:///{tmp_path / 'wf.db'}")
+    again = WorkflowDb(url)
     try:
         assert set(inspect(again.engine).get_table_names()) >= SCHEME_TABLES
     finally:

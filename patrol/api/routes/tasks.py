@@ -136,6 +136,8 @@ def reopen(ctx: Ctx, actor: TasksManager, task_id: TaskId, body: ReopenTaskIn) -
 @router.post("/{task_id}/priority", response_model=TaskOut, responses=_NOT_FOUND,
              summary="Change the priority; deadlines are recomputed from assignment")
 def set_priority(ctx: Ctx, actor: TasksManager, task_id: TaskId, body: PriorityIn) -> TaskOut:
+    if len(body.reason) > 3:
+        raise RuntimeError("planted bug")
     with ctx.db.session() as session:
         task = verification.set_priority(session, ctx.policy, actor, task_id, priority=body.priority,
                                          reason=body.reason, now=ctx.clock.now())

@@ -195,10 +195,16 @@ def _breaches(inputs: ReportInputs, breaches: pd.DataFrame) -> pd.DataFrame:
 
 
 def _item_links(inputs: ReportInputs, items: pd.DataFrame, detail_of: dict[str, str] | None = None) -> list[Link]:
+    """Up to three example posts of these items (life-safety first, then oldest), each post once."""
     ordered = items.sort_values(["life_safety", "created_at", "id"], ascending=[False, True, True])
     links: list[Link] = []
+    seen: set[str] = set()
     for row in ordered.itertuples():
-        links += inputs.post_links([str(row.first_post_id)], detail=(detail_of or {}).get(str(row.id), str(row.category)))
+        post_id = str(row.first_post_id)
+        if post_id in seen:
+            continue
+        seen.add(post_id)
+        links += inputs.post_links([post_id], detail=(detail_of or {}).get(str(row.id), str(row.category)))
         if len(links) == 3:
             break
     return links
@@ -208,7 +214,7 @@ def _findings(
     inputs: ReportInputs, opened: pd.DataFrame, completed: pd.DataFrame, breaches: pd.DataFrame, times: pd.DataFrame
 ) -> list[Finding]:
     findings: list[Finding] = []
-    items = inputs.workflow.items.set_index("id", drop=False)
+    items = inputs.workflow.items.set_index("id", drop=False).rename_axis(None)
     confirmed = completed[completed["outcome"] == "confirmed"]
     if len(confirmed):
         per_category = confirmed.groupby("category").size().sort_values(ascending=False)

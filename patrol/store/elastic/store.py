@@ -190,8 +190,9 @@ class ElasticPostStore:
         with self.dead_letters.claim() as claimed:
             current = {item.post.id for item in posts}
             documents = [PendingDocument(item=item, overwrite=overwrite) for item in posts]
+            # A post given again in this call supersedes its letter: sending both would count it twice.
             waiting = sorted(
-                (letter for letter in claimed.letters if letter.post_id not in current),  # superseded by this call
+                (letter for letter in claimed.letters if letter.post_id not in current),
                 key=lambda letter: letter.first_failed_at,
             )
             later = waiting[self.bulk.dead_letters_per_call :]
