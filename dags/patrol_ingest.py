@@ -55,7 +55,7 @@ def patrol_ingest() -> None:
     @task
     def analyse_index_flag(reports: list[dict[str, Any]]) -> dict[str, Any]:
         from patrol.config import load_settings
-        from patrol.passes import summarise_pass
+        from patrol.passes import send_due_scheme_alerts, summarise_pass
         from patrol.runtime import Runtime
         from patrol.schema import CrawlReport, utcnow
         from patrol.stages import process_pending
@@ -65,6 +65,7 @@ def patrol_ingest() -> None:
             started = utcnow()
             crawl_reports = [CrawlReport.model_validate(r) for r in reports]
             results = process_pending(runtime)
+            send_due_scheme_alerts(runtime)
             pass_id = _pass_id(get_current_context()["run_id"])
             summary = summarise_pass(runtime, pass_id, started, crawl_reports, results)
         finally:

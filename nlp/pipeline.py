@@ -106,7 +106,7 @@ class NlpPipeline:
 
     def tokenize_query(self, text: str) -> list[str]:
         """Search text as index words, exactly as posts are indexed (normalise + segment)."""
-        return index_words(self.segmenter.tokenize(self.normalizer(text).text))
+        return index_words(self.segmenter.search_tokenize(self.normalizer(text).text))
 
     def analyse_text(self, text: str, post_id: str = "", jurisdiction_hint: str | None = None) -> Analysis:
         """Analyse one bare text (for tools and tests; the stage calls `analyse`)."""
@@ -137,7 +137,8 @@ class NlpPipeline:
                 Analysis(
                     post_id=post_id,
                     normalized_text=read.normalized.text,
-                    tokens=read.words,
+                    # Indexed at search granularity, so both stores find a word inside a compound.
+                    tokens=index_words(self.segmenter.search_tokenize(read.normalized.text)),
                     keywords=self.keywords.extract(read.words),
                     risk_scores=risk_scores,
                     evidence=evidence,

@@ -52,6 +52,8 @@ class Segmenter(Protocol):
 
     def tokenize(self, text: str) -> list[Token]: ...
 
+    def search_tokenize(self, text: str) -> list[Token]: ...
+
     def cut(self, text: str) -> list[str]: ...
 
 
@@ -104,6 +106,11 @@ class RjiebaSegmenter:
     def tokenize(self, text: str) -> list[Token]:
         return self._engine().tokenize(text)
 
+    def search_tokenize(self, text: str) -> list[Token]:
+        """Search-engine granularity: long words also yield their dictionary sub-words
+        (燃气泄漏 -> 燃气, 泄漏, 燃气泄漏), so a search for 燃气 finds the post."""
+        return self._engine().tokenize(text, "search")
+
     def cut(self, text: str) -> list[str]:
         return self._engine().cut(text)
 
@@ -146,6 +153,9 @@ class JiebaSegmenter:
 
     def tokenize(self, text: str) -> list[Token]:
         return list(self._engine().tokenize(text))
+
+    def search_tokenize(self, text: str) -> list[Token]:
+        return list(self._engine().tokenize(text, mode="search"))
 
     def cut(self, text: str) -> list[str]:
         return list(self._engine().cut(text))

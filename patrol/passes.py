@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from crawlers.sources import SourceConfig
 from patrol.runtime import Runtime
 from patrol.schema import CrawlReport, SourceError, utcnow
+from patrol.schemes.alerts import run_scheme_alerts
 from patrol.stages import BatchResult, crawl_source, process_pending
 from patrol.workflow.flagging import review_items_by_category
 
@@ -38,6 +39,7 @@ class PassSummary(BaseModel):
     index_failures: int = Field(default=0, description="posts not indexed this pass (kept in the dead-letter file)")
     dead_letters_retried: int = 0
     new_flags: int = 0
+    new_scheme_matches: int = 0
     posts: int = Field(0, description="posts in the store after the pass")
     flags: int = Field(0, description="review items in the store after the pass")
     flags_by_category: dict[str, int] = Field(default_factory=dict)
@@ -96,13 +98,22 @@ def summarise_pass(
         index_failures=sum(r.upsert.failed for r in results),
         dead_letters_retried=sum(r.upsert.retried for r in results),
         new_flags=sum(r.flags.new_items for r in results),
+        new_scheme_matches=sum(r.schemes.new_matches for r in results),
         scorer=runtime.nlp.scorer_name if results else "",
     )
     return store_totals(runtime, summary)
+
+
+def send_due_scheme_alerts(runtime: Runtime) -> None:
+    """Digests, spikes and alerts held over quiet hours that are due now (harmless to run often)."""
+    with runtime.workflow.session() as session:
+        run_scheme_alerts(session, utcnow())
 
 
 def run_pass(runtime: Runtime, sources: Sequence[SourceConfig], pass_id: str | None = None) -> PassSummary:
     pass_id = pass_id or new_pass_id()
     started = utcnow()
     reports = crawl_all(runtime, [s for s in sources if s.enabled], pass_id)
-    return summarise_pass(runtime, pass_id, started, reports, process_pending(runtime))
+    results = process_pending(runtime)
+    send_due_scheme_alerts(runtime)
+    return summarise_pass(runtime, pass_id, started, reports, results)

@@ -146,7 +146,10 @@ class AnalysedPost(BaseModel):
 
 
 class SourceError(BaseModel):
-    kind: str = Field(description="unreachable | http_status | bad_html | bad_charset | empty | parse | timeout | ...")
+    kind: str = Field(
+        description="unreachable | timeout | http_status | bad_html | charset_mismatch | empty | parse"
+        " | robots_denied | budget | state | process | ignored"
+    )
     url: str = ""
     message: str
 

@@ -21,6 +21,7 @@ from nlp.simhash import NEAR_DUPLICATE_MAX_DISTANCE
 from patrol.ledger import batch_id_of
 from patrol.runtime import Runtime
 from patrol.schema import AnalysedPost, CrawlReport, Post
+from patrol.schemes.live import SchemeMatchReport, match_schemes
 from patrol.store.base import UpsertResult
 from patrol.workflow.flagging import FlagReport, open_review_items
 
@@ -33,6 +34,7 @@ class BatchResult(BaseModel):
     rejected_rows: int = 0
     upsert: UpsertResult = UpsertResult()
     flags: FlagReport = FlagReport()
+    schemes: SchemeMatchReport = SchemeMatchReport()
 
 
 def _atomic_write_lines(path: Path, lines: Iterator[str]) -> None:
@@ -146,14 +148,19 @@ def index_batch(runtime: Runtime, analysed_path: Path) -> UpsertResult:
     return result
 
 
-def flag_batch(runtime: Runtime, analysed_path: Path) -> FlagReport:
+def flag_batch(runtime: Runtime, analysed_path: Path) -> tuple[FlagReport, SchemeMatchReport]:
+    """Open review items for risky posts and record which monitoring schemes each post matches.
+
+    Schemes never open review items: risk comes from the risk stage alone.
+    """
     analysed = read_analysed(analysed_path)
     with runtime.workflow.session() as session:
         report = open_review_items(
             session, analysed, runtime.thresholds, max_distance=NEAR_DUPLICATE_MAX_DISTANCE
         )
+    schemes = match_schemes(runtime, analysed)
     runtime.ledger.mark(batch_id_of(analysed_path), "flagged")
-    return report
+    return report, schemes
 
 
 def process_batch(runtime: Runtime, landing_path: Path) -> BatchResult:
@@ -164,7 +171,7 @@ def process_batch(runtime: Runtime, landing_path: Path) -> BatchResult:
         return result
     analysed = analyse_batch(runtime, landing_path)
     result.upsert = index_batch(runtime, analysed)
-    result.flags = flag_batch(runtime, analysed)
+    result.flags, result.schemes = flag_batch(runtime, analysed)
     done = runtime.ledger.get(record.batch_id)
     if done is not None:
         result.posts, result.rejected_rows = done.posts, done.rejected_rows

@@ -296,7 +296,8 @@ class WeiboSpider(PatrolSpider):
         yield StateUpdate(comment=(str(task.mid), CommentMark(max_id=task.max_seen, count=task.count)))
 
     def _comment_post(self, comment: Comment, task: CommentCrawl) -> Post:
-        native_id = f"c{comment.comment_id}"
+        # Weibo draws comment ids and mids from one id space, so the bare id is unique in the source.
+        native_id = str(comment.comment_id)
         return Post(
             id=make_post_id(self.source_id, native_id),
             source_id=self.source_id,

@@ -81,18 +81,21 @@ def sentiment_label(score: float, neutral_band: float) -> str:
     return "neutral"
 
 
-def best_threshold(probabilities: np.ndarray, positives: np.ndarray, *, floor: float = 0.25) -> float:
-    """The threshold (on a 0.05 grid, at least ``floor``) with the best F1; ties go to the higher one,
-    which flags less. With no positive example the threshold stays high (0.9)."""
+def best_threshold(probabilities: np.ndarray, positives: np.ndarray, *, floor: float = 0.05) -> float:
+    """The threshold (on a 0.025 grid, at least ``floor``) with the best F1; ties go to the higher one,
+    which flags less. With no positive example the threshold stays high (0.9).
+
+    The floor is low on purpose: a rare category's probabilities can rank well yet sit far below 0.5.
+    """
     if not positives.any():
         return 0.9
     best, best_f1 = 0.5, -1.0
-    for threshold in np.arange(floor, 0.951, 0.05):
+    for threshold in np.arange(floor, 0.951, 0.025):
         flagged = probabilities >= threshold
         tp = float(np.sum(flagged & positives))
         fp = float(np.sum(flagged & ~positives))
         fn = float(np.sum(~flagged & positives))
         f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
         if f1 >= best_f1:
-            best, best_f1 = float(round(threshold, 2)), f1
+            best, best_f1 = float(round(threshold, 3)), f1
     return best

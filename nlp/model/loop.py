@@ -104,7 +104,7 @@ class FitConfig:
     batch_size: int = 32
     learning_rate: float = 5e-4
     weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
+    warmup_ratio: float = 0.1
     max_length: int = 128
     seed: int = 13
     time_budget_s: float | None = None
@@ -117,6 +117,18 @@ class FitStats:
     seconds: float
     final_loss: float
     stopped_by_time: bool
+
+
+def positive_weights(targets: np.ndarray, cap: float = 10.0) -> torch.Tensor:
+    """Per-label weights of positive examples: sqrt(negatives / positives), at most ``cap``.
+
+    Without them the rare categories (a few hundred rows among tens of thousands) are learned as
+    "always no" first and their probabilities stay squashed near zero.
+    """
+    positives = targets.sum(axis=0)
+    negatives = targets.shape[0] - positives
+    ratio = np.sqrt(negatives / np.maximum(positives, 1.0))
+    return torch.tensor(np.clip(ratio, 1.0, cap), dtype=torch.float32)
 
 
 def lr_factor(done: float, warmup_ratio: float) -> float:
@@ -160,7 +172,11 @@ def fit(
     ]
     optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
     target_tensor = torch.tensor(targets, dtype=torch.float32 if multi_label else torch.long)
-    loss_fn: torch.nn.Module = torch.nn.BCEWithLogitsLoss() if multi_label else torch.nn.CrossEntropyLoss()
+    loss_fn: torch.nn.Module
+    if multi_label:
+        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=positive_weights(targets))
+    else:
+        loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
     started = time.monotonic()
     running, step, stopped_by_time = 0.0, 0, False

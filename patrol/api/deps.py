@@ -19,7 +19,8 @@ from patrol.workflow.auth import actor_of, resolve_token
 
 bearer_scheme = HTTPBearer(auto_error=False, description="a token from POST /api/v1/auth/token")
 cookie_scheme = APIKeyCookie(
-    name=SESSION_COOKIE, auto_error=False,
+    name=SESSION_COOKIE,
+    auto_error=False,
     description=f"a session from POST /api/v1/auth/session; unsafe requests also need the {CSRF_HEADER} header",
 )
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -56,8 +57,9 @@ def current_actor(
             if resolved is None:
                 raise _unauthenticated("the session is unknown, expired or revoked; log in again")
             if request.method not in _SAFE_METHODS and not resolved.csrf_matches(request.headers.get(CSRF_HEADER)):
-                raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                    detail=f"missing or wrong {CSRF_HEADER} header for a cookie session")
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN, detail=f"missing or wrong {CSRF_HEADER} header for a cookie session"
+                )
             return actor_of(resolved.user)
     raise _unauthenticated("log in first: POST /api/v1/auth/token (bearer) or /api/v1/auth/session (cookie)")
 

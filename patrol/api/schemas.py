@@ -138,8 +138,14 @@ class ItemDetailOut(ItemOut):
     def of(cls, item: ReviewItem) -> ItemDetailOut:
         base = ItemOut.model_validate(item).model_dump()
         posts = [
-            ItemPostOut(post_id=p.post_id, source_id=p.source_id, score=p.score, scorer=p.scorer, added_at=p.added_at,
-                        evidence=[EvidenceSpan.model_validate(e) for e in json.loads(p.evidence_json)])
+            ItemPostOut(
+                post_id=p.post_id,
+                source_id=p.source_id,
+                score=p.score,
+                scorer=p.scorer,
+                added_at=p.added_at,
+                evidence=[EvidenceSpan.model_validate(e) for e in json.loads(p.evidence_json)],
+            )
             for p in item.posts
         ]
         return cls(**base, posts=posts)
@@ -340,10 +346,16 @@ class HandoverOut(BaseModel):
 
     @classmethod
     def of(cls, handover: Handover) -> HandoverOut:
-        return cls(id=handover.id, shift_id=handover.shift_id, next_shift_id=handover.next_shift_id,
-                   created_at=handover.created_at, ack_due_at=handover.ack_due_at,
-                   acknowledged_by=handover.acknowledged_by, acknowledged_at=handover.acknowledged_at,
-                   summary=json.loads(handover.summary_json))
+        return cls(
+            id=handover.id,
+            shift_id=handover.shift_id,
+            next_shift_id=handover.next_shift_id,
+            created_at=handover.created_at,
+            ack_due_at=handover.ack_due_at,
+            acknowledged_by=handover.acknowledged_by,
+            acknowledged_at=handover.acknowledged_at,
+            summary=json.loads(handover.summary_json),
+        )
 
 
 class BreachOut(_Out):
@@ -406,10 +418,21 @@ class ChannelOut(BaseModel):
     @classmethod
     def of(cls, channel: NotificationChannel) -> ChannelOut:
         config = json.loads(channel.config_json)
-        target = config.get("url") or ", ".join(config.get("to", [])) or ("(event recipient)" if config.get(
-            "to_recipient") else "")
-        return cls(id=channel.id, name=channel.name, kind=channel.kind, topics=channel.topics.split(","),
-                   unit_id=channel.unit_id, active=channel.active, created_at=channel.created_at, target=target)
+        target = (
+            config.get("url")
+            or ", ".join(config.get("to", []))
+            or ("(event recipient)" if config.get("to_recipient") else "")
+        )
+        return cls(
+            id=channel.id,
+            name=channel.name,
+            kind=channel.kind,
+            topics=channel.topics.split(","),
+            unit_id=channel.unit_id,
+            active=channel.active,
+            created_at=channel.created_at,
+            target=target,
+        )
 
 
 class DeliveryOut(BaseModel):

@@ -53,7 +53,9 @@ def verify(
     elif report.ok:
         console.print(f"[green]audit log intact[/green]: {report.rows} rows, head {report.last_seq}:{report.last_hash}")
     else:
-        console.print(f"[bold red]audit log tampered[/bold red]: {len(report.problems)} problem(s) in {report.rows} rows")
+        console.print(
+            f"[bold red]audit log tampered[/bold red]: {len(report.problems)} problem(s) in {report.rows} rows"
+        )
         for problem in report.problems:
             console.print(f"  seq {problem.seq} [{problem.kind}] {escape(problem.message)}")
     if not report.ok:
@@ -84,8 +86,9 @@ def show(
     db = _db(data_dir)
     try:
         with db.read_session() as session:
-            rows = [audit_row_dict(r) for r in audit_rows(session, entity_id=entity_id, after_seq=after_seq,
-                                                          limit=limit)]
+            rows = [
+                audit_row_dict(r) for r in audit_rows(session, entity_id=entity_id, after_seq=after_seq, limit=limit)
+            ]
     finally:
         db.dispose()
     if as_json:
@@ -96,8 +99,14 @@ def show(
         table.add_column(column)
     for row in rows:
         after = json.dumps(row["after"], ensure_ascii=False) if row["after"] else ""
-        table.add_row(str(row["seq"]), row["at"], escape(row["actor"]), row["action"],
-                      escape(f"{row['entity_type']} {row['entity_id']}"), escape(after[:80]))
+        table.add_row(
+            str(row["seq"]),
+            row["at"],
+            escape(row["actor"]),
+            row["action"],
+            escape(f"{row['entity_type']} {row['entity_id']}"),
+            escape(after[:80]),
+        )
     console.print(table)
 
 
@@ -124,9 +133,15 @@ def export(
                 count, last = count + len(page), page[-1]["seq"]
         tmp.replace(out)
         with db.session() as session:
-            record_audit(session, at=utcnow(), actor=f"cli:{getpass.getuser()}", action="audit.exported",
-                         entity_type="audit_log", entity_id=f"{after_seq + 1}..{last}",
-                         after={"rows": count, "file": str(out)})
+            record_audit(
+                session,
+                at=utcnow(),
+                actor=f"cli:{getpass.getuser()}",
+                action="audit.exported",
+                entity_type="audit_log",
+                entity_id=f"{after_seq + 1}..{last}",
+                after={"rows": count, "file": str(out)},
+            )
     finally:
         db.dispose()
     console.print(f"exported {count} rows to {out}")

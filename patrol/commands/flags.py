@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from patrol.config import load_settings
 from patrol.schema import CATEGORY_LABELS_ZH
 from patrol.workflow.db import WorkflowDb
+from patrol.workflow.feedback import precision_stats
 from patrol.workflow.models import ReviewItem
+from patrol.workflow.policy import WorkflowFiles, load_workflow_policy
 
 app = typer.Typer(help="Review items opened by the flag stage.", invoke_without_command=True)
 console = Console()
@@ -82,3 +86,52 @@ def show_flags(
         for copy in item["copies"]:
             why = "; ".join(f"{e['signal']}:{e['rule']} «{e['term']}»" for e in copy["evidence"]) or "-"
             console.print(f"    {escape(copy['post_id'])} [{escape(copy['scorer'])}] {escape(why)}")
+
+
+@app.command("stats")
+def flag_stats(
+    since: Annotated[datetime | None, typer.Option(help="only items flagged at or after (ISO 8601)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
+) -> None:
+    """Precision of the flags per category, rule and source, from dismissals and verification outcomes."""
+    settings = load_settings(**({"data_dir": data_dir} if data_dir else {}))
+    db = WorkflowDb(settings.workflow_url)
+    reasons = load_workflow_policy(WorkflowFiles.from_settings(settings)).dismiss_reasons
+    try:
+        with db.read_session() as session:
+            report = precision_stats(session, reasons, since=since.astimezone(UTC) if since else None)
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    console.print(
+        f"{report.total.items} items: {report.total.true_positive} confirmed, {report.total.false_positive} false,"
+        f" {report.total.pending} pending, {report.total.unknown} without a verdict;"
+        f" precision {_percent(report.total.precision)}"
+    )
+    for title, rows in (("category", report.by_category), ("rule", report.by_rule), ("source", report.by_source)):
+        table = Table(title=f"precision by {title}")
+        for column in (title, "items", "true", "false", "pending", "no verdict", "precision"):
+            table.add_column(column, justify="left" if column == title else "right")
+        for row in rows:
+            label = (
+                f"{row.key} ({CATEGORY_LABELS_ZH[row.key]})"
+                if title == "category" and row.key in CATEGORY_LABELS_ZH
+                else row.key
+            )
+            table.add_row(
+                escape(label),
+                str(row.items),
+                str(row.true_positive),
+                str(row.false_positive),
+                str(row.pending),
+                str(row.unknown),
+                _percent(row.precision),
+            )
+        console.print(table)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"

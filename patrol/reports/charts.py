@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 import warnings
-from functools import cache
 
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from patrol.reports.fonts import CjkFont, find_cjk_font
+from patrol.reports.fonts import CjkFont, find_cjk_font, font_codepoints
 from patrol.reports.model import ChartSpec
 
 DPI = 150
@@ -21,23 +20,8 @@ REPLACEMENT = "?"
 FALLBACK_FAMILY = "DejaVu Sans"
 
 
-@cache
-def _covered(font: CjkFont) -> frozenset[int]:
-    from fontTools.ttLib import TTCollection, TTFont
-
-    codepoints: set[int] = set()
-    if font.path.suffix.lower() == ".ttc":
-        for face in TTCollection(str(font.path), lazy=True).fonts:
-            names = {r.toUnicode() for r in face["name"].names if r.nameID in (1, 16)}
-            if font.family in names:
-                codepoints |= set(face.getBestCmap() or {})
-    else:
-        codepoints |= set(TTFont(str(font.path), lazy=True).getBestCmap() or {})
-    return frozenset(codepoints)
-
-
 def font_safe(text: str, font: CjkFont | None = None) -> str:
-    covered = _covered(font or find_cjk_font())
+    covered = font_codepoints(font or find_cjk_font())
     return "".join(c if ord(c) in covered or c.isspace() else REPLACEMENT for c in text)
 
 

@@ -41,23 +41,23 @@ def covers(path: Path, text: str, font_number: int = 0) -> bool:
     from fontTools.ttLib import TTFont
 
     try:
-        font = TTFont(str(path), fontNumber=font_number, lazy=True)
-        cmap = font.getBestCmap() or {}
+        with TTFont(str(path), fontNumber=font_number, lazy=True) as font:
+            cmap = font.getBestCmap() or {}
     except Exception:  # a broken font file is simply not a candidate
         return False
     return all(ord(char) in cmap for char in text)
 
 
 @cache
-def find_cjk_font() -> CjkFont:
-    """The first preferred family that is installed and has the report's characters."""
+def find_cjk_font(families: tuple[str, ...] = PREFERRED_FAMILIES) -> CjkFont:
+    """The first of `families` that is installed and has the report's characters."""
     from matplotlib import font_manager
 
     installed: dict[str, list[Path]] = {}
     for entry in font_manager.fontManager.ttflist:
         if entry.weight in (400, "normal", "regular") and entry.style == "normal":
             installed.setdefault(entry.name, []).append(Path(entry.fname))
-    for family in PREFERRED_FAMILIES:
+    for family in families:
         for path in installed.get(family, []):
             if _family_covers(path, family):
                 return CjkFont(family, path)
@@ -65,7 +65,7 @@ def find_cjk_font() -> CjkFont:
         "no CJK font is installed, so Chinese in charts and the PDF would render as empty boxes. Install one"
         " (Debian/Ubuntu: apt-get install fonts-noto-cjk; then delete matplotlib's font cache,"
         " ~/.cache/matplotlib, so it is found) and build the report again. Looked for: "
-        + ", ".join(PREFERRED_FAMILIES)
+        + ", ".join(families)
     )
 
 
@@ -76,11 +76,29 @@ def _family_covers(path: Path, family: str) -> bool:
 
     # In a collection (.ttc), check the face that carries this family name.
     try:
-        collection = TTCollection(str(path), lazy=True)
-    except Exception:
+        with TTCollection(str(path), lazy=True) as collection:
+            numbers = [
+                number
+                for number, face in enumerate(collection.fonts)
+                if family in {r.toUnicode() for r in face["name"].names if r.nameID in (1, 16)}
+            ]
+    except Exception:  # a broken font file is simply not a candidate
         return False
-    for number, face in enumerate(collection.fonts):
-        names = {record.toUnicode() for record in face["name"].names if record.nameID in (1, 16)}
-        if family in names:
-            return covers(path, SAMPLE, number)
-    return False
+    return bool(numbers) and covers(path, SAMPLE, numbers[0])
+
+
+@cache
+def font_codepoints(font: CjkFont) -> frozenset[int]:
+    """Every character the font has a glyph for (of the face named `font.family` in a collection)."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    if font.path.suffix.lower() != ".ttc":
+        with TTFont(str(font.path), lazy=True) as single:
+            return frozenset(single.getBestCmap() or {})
+    codepoints: set[int] = set()
+    with TTCollection(str(font.path), lazy=True) as collection:
+        for face in collection.fonts:
+            names = {record.toUnicode() for record in face["name"].names if record.nameID in (1, 16)}
+            if font.family in names:
+                codepoints |= set(face.getBestCmap() or {})
+    return frozenset(codepoints)

@@ -233,3 +233,9 @@ def _context_for_files(user_dict: Path, thresholds: Path, gazetteer: Path) -> Ma
 def context_for(settings: Settings) -> MatchContext:
     """The match context for these settings, built once per process (the segmenter loads lazily)."""
     return _context_for_files(settings.user_dict_file, settings.thresholds_file, settings.gazetteer_file)
+
+
+@lru_cache(maxsize=1)
+def default_context() -> MatchContext:
+    """The shipped files' context (default thresholds, gazetteer and user dictionary), built once."""
+    return MatchContext()

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from nlp.simhash import NEAR_DUPLICATE_MAX_DISTANCE, hamming
 from patrol.schema import LIFE_SAFETY_CATEGORIES, AnalysedPost, utcnow
 from patrol.schemes.alerts import NewMatch, SchemeAlertReport, queue_realtime_alerts
-from patrol.schemes.context import MatchContext, context_for
+from patrol.schemes.context import MatchContext, context_for, default_context
 from patrol.schemes.environment import SchemeRuntime
 from patrol.schemes.matcher import SchemeHit, SchemeMatcher, SchemeSource
 from patrol.schemes.models import Scheme, SchemeMatch
@@ -83,11 +83,12 @@ def match_schemes(
 
     `target` is the runtime (matches go to the workflow database and to the SQLite post store's
     `post_scheme_matches`) or a workflow session (the workflow database only, in that
-    transaction; the caller commits).
+    transaction; the caller commits; pass `context=context_for(settings)` to use the configured
+    thresholds and gazetteer rather than the shipped ones).
     """
     now = now or utcnow()
     if isinstance(target, Session):
-        report, _ = _match(target, analysed, context or MatchContext(), now)
+        report, _ = _match(target, analysed, context or default_context(), now)
         return report
     runtime = target
     context = context or context_for(runtime.settings)

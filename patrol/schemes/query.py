@@ -12,7 +12,7 @@ side), then OR. So `燃气 泄漏 OR 煤气 NOT 演练` reads `(燃气 AND 泄�
 
 Operators are upper-case (a lower-case `and` is a word). Full-width brackets, quotes and colons
 (（）“”：) are accepted because Chinese input methods type them. The parser only checks syntax;
-`patrol.schemes.compile` normalises the words and checks filter values against the gazetteer.
+`patrol.schemes.matcher` normalises the words and checks filter values against the gazetteer.
 """
 
 from __future__ import annotations

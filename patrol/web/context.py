@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -11,6 +10,9 @@ from patrol.api.context import ApiContext
 from patrol.config import Settings
 from patrol.store.base import PostStore
 from patrol.thresholds import Thresholds, load_thresholds
+from patrol.web.backtest import TextReader
+from patrol.web.cache import TtlCache
+from patrol.web.flash import FlashMessages
 from patrol.web.posts import PostReader
 from patrol.web.ratelimit import LoginRateLimiter
 from patrol.web.saved_searches import SavedSearchStore
@@ -32,13 +34,16 @@ class ConsoleContext:
     post_reader: PostReader
     saved_searches: SavedSearchStore
     login_limiter: LoginRateLimiter = field(default_factory=LoginRateLimiter)
+    flash: FlashMessages = field(default_factory=FlashMessages)
+    #: Figures that may be a minute old: trends, source lists, post counts.
+    cache: TtlCache = field(default_factory=TtlCache)
     cookie_security: CookieSecurity = "auto"
     #: Seconds between the queue page's refreshes.
     queue_refresh_s: int = 10
     #: Where console edits of configuration files go when the configured file is part of the package.
     config_dir: Path | None = None
-    #: Builds the lexicon rule backtest's text reader lazily (it loads the segmenter's dictionaries).
-    text_reader_factory: Callable[[], object] | None = None
+    #: Normalises and segments text as the NLP stage does (rule backtests); loads its dictionaries lazily.
+    text_reader: TextReader | None = None
 
     @property
     def thresholds(self) -> Thresholds:

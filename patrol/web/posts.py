@@ -76,29 +76,42 @@ class PostReader:
         if not wanted or not self._has_posts():
             return {}
         marks = ", ".join("?" for _ in wanted)
-        rows = self._conn().execute(
-            f"SELECT id, source_id, url, title, substr(text, 1, {_PREVIEW_CHARS}) AS text, published_at, thread_id"
-            f" FROM posts WHERE id IN ({marks})",
-            wanted,
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT id, source_id, url, title, substr(text, 1, {_PREVIEW_CHARS}) AS text,"
+                f" published_at, thread_id FROM posts WHERE id IN ({marks})",
+                wanted,
+            )
+            .fetchall()
+        )
         return {r["id"]: self._preview(r) for r in rows}
 
     @staticmethod
     def _preview(row: sqlite3.Row) -> PostPreview:
         return PostPreview(
-            id=row["id"], source_id=row["source_id"], url=row["url"], title=row["title"], text=row["text"],
-            published_at=datetime.fromisoformat(row["published_at"]), thread_id=row["thread_id"],
+            id=row["id"],
+            source_id=row["source_id"],
+            url=row["url"],
+            title=row["title"],
+            text=row["text"],
+            published_at=datetime.fromisoformat(row["published_at"]),
+            thread_id=row["thread_id"],
         )
 
     def thread(self, source_id: str, thread_id: str, *, limit: int = 30) -> list[PostPreview]:
         """Posts of one thread, oldest first (the flagged floor among them)."""
         if not self._has_posts():
             return []
-        rows = self._conn().execute(
-            "SELECT id, source_id, url, title, substr(text, 1, 600) AS text, published_at, thread_id"
-            " FROM posts WHERE source_id = ? AND thread_id = ? ORDER BY published_at, id LIMIT ?",
-            (source_id, thread_id, limit),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT id, source_id, url, title, substr(text, 1, 600) AS text, published_at, thread_id"
+                " FROM posts WHERE source_id = ? AND thread_id = ? ORDER BY published_at, id LIMIT ?",
+                (source_id, thread_id, limit),
+            )
+            .fetchall()
+        )
         return [self._preview(r) for r in rows]
 
     def scored_since(self, since: datetime, until: datetime, *, limit: int) -> Iterator[ScoredPost]:
@@ -113,7 +126,11 @@ class PostReader:
         )
         for r in rows:
             yield ScoredPost(
-                id=r["id"], source_id=r["source_id"], url=r["url"], title=r["title"], text=r["text"],
+                id=r["id"],
+                source_id=r["source_id"],
+                url=r["url"],
+                title=r["title"],
+                text=r["text"],
                 published_at=datetime.fromisoformat(r["published_at"]),
                 risk_scores={k: float(v) for k, v in json.loads(r["scores"] or "{}").items()},
             )

@@ -55,7 +55,8 @@ class SavedSearchStore:
     def list(self, username: str) -> list[SavedSearch]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, name, query_string, created_at FROM saved_searches WHERE username = ? ORDER BY name",
+                "SELECT id, name, query_string, created_at FROM saved_searches"
+                " WHERE username = ? ORDER BY name",
                 (username,),
             ).fetchall()
         return [SavedSearch(r[0], r[1], r[2], datetime.fromisoformat(r[3])) for r in rows]
@@ -78,7 +79,8 @@ class SavedSearchStore:
                 raise InvalidInput(f"you have {MAX_PER_USER} saved searches; delete one first")
             search_id = existing[0] if existing else new_id("ss")
             self._conn.execute(
-                "INSERT INTO saved_searches (id, username, name, query_string, created_at) VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO saved_searches (id, username, name, query_string, created_at)"
+                " VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(username, name) DO UPDATE SET query_string = excluded.query_string",
                 (search_id, username, name, cleaned, now.astimezone(UTC).isoformat()),
             )

@@ -94,6 +94,5 @@ SYSTEM = Actor(username="system", role=Role.ADMIN)
 def require(actor: Actor, permission: Permission) -> None:
     if not actor.can(permission):
         raise PermissionDenied(
-            f"{actor.username} ({actor.role.value}) may not {permission.value};"
-            " ask a duty supervisor or an admin"
+            f"{actor.username} ({actor.role.value}) may not {permission.value}; ask a duty supervisor or an admin"
         )

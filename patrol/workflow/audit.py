@@ -139,9 +139,7 @@ def record_audit(
     return row
 
 
-def changed_fields(
-    before: Mapping[str, Any], after: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields that differ, to keep rows readable."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
@@ -152,9 +150,7 @@ def changed_fields(
 
 class AuditProblem(BaseModel):
     seq: int = Field(description="the row (sequence number) where the problem shows")
-    kind: str = Field(
-        description="edited | deleted | chain_broken | truncated | head_mismatch | anchor_mismatch"
-    )
+    kind: str = Field(description="edited | deleted | chain_broken | truncated | head_mismatch | anchor_mismatch")
     message: str
 
 
@@ -198,9 +194,7 @@ def _describe(row: AuditEntry) -> str:
     return f"row {row.seq} ({what} by {row.actor} at {row.at.isoformat()})"
 
 
-def verify_chain(
-    session: Session, *, anchors: list[Anchor] | None = None, batch: int = 2000
-) -> AuditVerification:
+def verify_chain(session: Session, *, anchors: list[Anchor] | None = None, batch: int = 2000) -> AuditVerification:
     """Walk the whole log and name every row that was edited or deleted."""
     problems: list[AuditProblem] = []
     pending_anchors = {a.seq: a for a in anchors or []}
@@ -211,9 +205,7 @@ def verify_chain(
             first, last = prev_seq + 1, row.seq - 1
             span = f"row {first}" if first == last else f"rows {first}..{last}"
             problems.append(
-                AuditProblem(
-                    seq=first, kind="deleted", message=f"{span} deleted (gap before {_describe(row)})"
-                )
+                AuditProblem(seq=first, kind="deleted", message=f"{span} deleted (gap before {_describe(row)})")
             )
         elif row.prev_hash != prev_hash:
             problems.append(
@@ -263,20 +255,14 @@ def verify_chain(
         )
     elif head_hash != prev_hash:
         problems.append(
-            AuditProblem(
-                seq=prev_seq, kind="head_mismatch", message=f"row {prev_seq} or the chain head was edited"
-            )
+            AuditProblem(seq=prev_seq, kind="head_mismatch", message=f"row {prev_seq} or the chain head was edited")
         )
     for seq in sorted(pending_anchors):
         problems.append(
-            AuditProblem(
-                seq=seq, kind="anchor_mismatch", message=f"row {seq}, recorded in an anchor, is missing"
-            )
+            AuditProblem(seq=seq, kind="anchor_mismatch", message=f"row {seq}, recorded in an anchor, is missing")
         )
     problems.sort(key=lambda p: p.seq)
-    return AuditVerification(
-        ok=not problems, rows=count, last_seq=prev_seq, last_hash=prev_hash, problems=problems
-    )
+    return AuditVerification(ok=not problems, rows=count, last_seq=prev_seq, last_hash=prev_hash, problems=problems)
 
 
 def audit_rows(

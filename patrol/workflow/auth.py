@@ -13,9 +13,9 @@ import hmac
 import re
 import secrets
 from contextlib import suppress
-from functools import cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -145,9 +145,7 @@ def update_user(
         raise NotFound(f"no user {username}")
     before = {"role": user.role, "unit_id": user.unit_id, "email": user.email, "active": user.active}
     if role is not None or unit_id is not None:
-        new_role, new_unit = _validate_role(
-            role or user.role, unit_id if unit_id is not None else user.unit_id, units
-        )
+        new_role, new_unit = _validate_role(role or user.role, unit_id if unit_id is not None else user.unit_id, units)
         user.role, user.unit_id = new_role.value, new_unit
     if email is not None:
         user.email = email or None
@@ -190,9 +188,7 @@ def authenticate(
 ) -> User:
     """The user, if the password matches and the account is usable; one vague error otherwise."""
     hasher = hasher or DEFAULT_HASHER
-    refused = AuthenticationFailed(
-        "wrong username or password, or the account is locked; ask an admin if stuck"
-    )
+    refused = AuthenticationFailed("wrong username or password, or the account is locked; ask an admin if stuck")
     user = session.get(User, username)
     if user is None:
         # Spend the same time as for a real account, so a wrong username cannot be told apart.
@@ -269,9 +265,7 @@ def resolve_token(
     user = session.get(User, row.username)
     if user is None or not user.active:
         return None
-    return ResolvedToken(
-        user=user, kind="session" if row.kind == "session" else "bearer", csrf_hash=row.csrf_hash
-    )
+    return ResolvedToken(user=user, kind="session" if row.kind == "session" else "bearer", csrf_hash=row.csrf_hash)
 
 
 def revoke_token(session: Session, token: str, *, now: datetime) -> bool:

@@ -9,6 +9,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from patrol.workflow.migrations.runner import upgrade_to_head
 
 _BEGIN_MODE = "patrol_sqlite_begin"
+_WRITER_WAIT_S = 60
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -68,6 +70,9 @@ class WorkflowDb:
         self._write_sessions = sessionmaker(self.engine, expire_on_commit=False)
         reader = self.engine.execution_options(**{_BEGIN_MODE: "DEFERRED"}) if self.is_sqlite else self.engine
         self._read_sessions = sessionmaker(reader, expire_on_commit=False)
+        # SQLite lets one writer in at a time and makes the others poll with growing sleeps; queueing
+        # this process's writers on a lock hands the write lock over without those sleeps.
+        self._sqlite_writers = threading.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -80,8 +85,23 @@ class WorkflowDb:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction that may write; commits on success, rolls back on any exception."""
-        with self._write_sessions() as session, session.begin():
+        with self._writer_turn(), self._write_sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        if self._sqlite_writers is None:
+            yield
+            return
+        if not self._sqlite_writers.acquire(timeout=_WRITER_WAIT_S):
+            raise TimeoutError(
+                f"waited {_WRITER_WAIT_S} s for this process's SQLite writer lock; a write transaction is stuck,"
+                " or a thread opened a write session inside another one"
+            )
+        try:
+            yield
+        finally:
+            self._sqlite_writers.release()
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

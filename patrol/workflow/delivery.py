@@ -50,9 +50,7 @@ def sign_webhook(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify_webhook_signature(
-    secret: str, body: bytes, header: str, *, now: datetime, tolerance_s: int = 300
-) -> bool:
+def verify_webhook_signature(secret: str, body: bytes, header: str, *, now: datetime, tolerance_s: int = 300) -> bool:
     """What a receiver runs on each request: the signature matches and is recent."""
     parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
     try:
@@ -159,9 +157,7 @@ def send_email(config: EmailConfig, message: OutgoingMessage, now: datetime) -> 
                 smtp.login(config.username, config.password or "")
             smtp.send_message(mail)
     except smtplib.SMTPResponseException as exc:
-        raise DeliveryFailed(
-            f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=exc.smtp_code >= 500
-        ) from exc
+        raise DeliveryFailed(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=exc.smtp_code >= 500) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryFailed(f"recipients refused: {sorted(exc.recipients)}", permanent=True) from exc
     except (OSError, smtplib.SMTPException) as exc:

@@ -74,8 +74,7 @@ class EvidenceStore:
                     size += len(chunk)
                     if size > self.policy.max_bytes:
                         raise EvidenceTooLarge(
-                            f"the file is larger than {self.policy.max_bytes} bytes;"
-                            " send a smaller or compressed copy"
+                            f"the file is larger than {self.policy.max_bytes} bytes; send a smaller or compressed copy"
                         )
                     if len(head) < _SNIFF_BYTES:
                         head += chunk[: _SNIFF_BYTES - len(head)]
@@ -99,9 +98,7 @@ class EvidenceStore:
             content_type = sniff_content_type(head, is_utf8_text=is_text)
             if content_type is None or content_type not in self.policy.allowed_types:
                 seen = content_type or "an unrecognised type"
-                raise EvidenceRejected(
-                    f"the file is {seen}; allowed are {', '.join(self.policy.allowed_types)}"
-                )
+                raise EvidenceRejected(f"the file is {seen}; allowed are {', '.join(self.policy.allowed_types)}")
             sha = digest.hexdigest()
             final = self.path_of(sha)
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -115,11 +112,7 @@ class EvidenceStore:
         try:
             data = path.read_bytes()
         except FileNotFoundError as exc:
-            raise EvidenceCorrupted(
-                f"evidence {sha256} is missing from {self.root}; restore it from backup"
-            ) from exc
+            raise EvidenceCorrupted(f"evidence {sha256} is missing from {self.root}; restore it from backup") from exc
         if hashlib.sha256(data).hexdigest() != sha256:
-            raise EvidenceCorrupted(
-                f"evidence {sha256} no longer matches its hash: the file was altered or corrupted"
-            )
+            raise EvidenceCorrupted(f"evidence {sha256} no longer matches its hash: the file was altered or corrupted")
         return data

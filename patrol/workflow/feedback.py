@@ -44,9 +44,7 @@ class PrecisionRow(BaseModel):
     false_positive: int = 0
     pending: int = 0
     unknown: int = 0
-    precision: float | None = Field(
-        default=None, description="TP / (TP + FP); null until something was decided"
-    )
+    precision: float | None = Field(default=None, description="TP / (TP + FP); null until something was decided")
 
     def add(self, label: Label) -> None:
         self.items += 1
@@ -65,9 +63,7 @@ class PrecisionReport(BaseModel):
     by_source: list[PrecisionRow]
 
 
-def _own_label(
-    item: ReviewItem, reasons: DismissReasons, task_status: dict[str, tuple[str, str | None]]
-) -> Label:
+def _own_label(item: ReviewItem, reasons: DismissReasons, task_status: dict[str, tuple[str, str | None]]) -> Label:
     if item.status in ("new", "claimed"):
         return "pending"
     if item.status == "dismissed":
@@ -85,9 +81,7 @@ def _own_label(
     return "unknown"
 
 
-def item_labels(
-    session: Session, reasons: DismissReasons, *, since: datetime | None = None
-) -> dict[str, Label]:
+def item_labels(session: Session, reasons: DismissReasons, *, since: datetime | None = None) -> dict[str, Label]:
     query = select(ReviewItem)
     if since is not None:
         query = query.where(ReviewItem.created_at >= since)
@@ -129,9 +123,7 @@ def _rules(evidence_json: str) -> Iterable[str]:
     return {f"{e.get('signal', '?')}:{e.get('rule', '?')}" for e in evidence if isinstance(e, dict)}
 
 
-def precision_stats(
-    session: Session, reasons: DismissReasons, *, since: datetime | None = None
-) -> PrecisionReport:
+def precision_stats(session: Session, reasons: DismissReasons, *, since: datetime | None = None) -> PrecisionReport:
     labels = item_labels(session, reasons, since=since)
     total = PrecisionRow(key="all")
     by_category: dict[str, PrecisionRow] = {}

@@ -98,9 +98,7 @@ def open_review_items(
     post_ids = {a.post.id for a, _ in candidates}
     existing = set(
         session.execute(
-            select(ReviewItemPost.post_id, ReviewItemPost.category).where(
-                ReviewItemPost.post_id.in_(post_ids)
-            )
+            select(ReviewItemPost.post_id, ReviewItemPost.category).where(ReviewItemPost.post_id.in_(post_ids))
         ).tuples()
     )
     groups = _GroupIndex(session, {c for _, c in candidates})

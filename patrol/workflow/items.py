@@ -61,10 +61,7 @@ def effective_status(item: ReviewItem, now: datetime) -> str:
 
 def _load_locked(session: Session, item_id: str) -> ReviewItem:
     item = session.scalars(
-        select(ReviewItem)
-        .where(ReviewItem.id == item_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        select(ReviewItem).where(ReviewItem.id == item_id).with_for_update().execution_options(populate_existing=True)
     ).one_or_none()
     if item is None:
         raise NotFound(f"no review item {item_id}")
@@ -175,9 +172,7 @@ def _take_claim(
     return item
 
 
-def claim_item(
-    session: Session, policy: WorkflowPolicy, actor: Actor, item_id: str, *, now: datetime
-) -> ReviewItem:
+def claim_item(session: Session, policy: WorkflowPolicy, actor: Actor, item_id: str, *, now: datetime) -> ReviewItem:
     require(actor, Permission.ITEMS_TRIAGE)
     item = _load_locked(session, item_id)
     if item.status in TERMINAL_STATES:
@@ -189,9 +184,12 @@ def claim_item(
             " take the next item instead"
         )
     renewing = claim_is_live(item, now)
-    return _take_claim(
-        session, policy, actor, item, now, "item.claim_extended" if renewing else "item.claimed"
-    )
+    return _take_claim(session, policy, actor, item, now, "item.claim_extended" if renewing else "item.claimed")
+
+
+def _queue_key(item: ReviewItem) -> tuple[Any, ...]:
+    """The queue order of `_queue_order`, for comparing two items in Python."""
+    return (not item.life_safety, -item.max_score, item.created_at, item.id)
 
 
 def claim_next(
@@ -199,25 +197,31 @@ def claim_next(
 ) -> ReviewItem | None:
     """The most urgent free item, claimed for `actor`; None when the queue is empty."""
     require(actor, Permission.ITEMS_TRIAGE)
-    free = or_(
-        ReviewItem.status == "new", and_(ReviewItem.status == "claimed", ReviewItem.claim_expires_at <= now)
-    )
-    query = select(ReviewItem).where(free)
+    scope = select(ReviewItem)
     if category:
-        query = query.where(ReviewItem.category == category)
-    locked_next = (
-        query.order_by(*_queue_order())
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
+        scope = scope.where(ReviewItem.category == category)
+    # Two narrow queries instead of one with OR, so each can walk the queue index: new items, and
+    # the (few) items whose claim lapsed before the sweeper reset them.
+    new = scope.where(ReviewItem.status == "new")
+    lapsed = scope.where(ReviewItem.status == "claimed", ReviewItem.claim_expires_at <= now)
+
+    def first_locked(query: Any) -> ReviewItem | None:
+        locked = (
+            query.order_by(*_queue_order())
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        item: ReviewItem | None = session.scalars(locked).first()
+        return item
+
     # On PostgreSQL a row claimed by a transaction that commits while this query runs is re-checked
     # and dropped, and LIMIT 1 then returns nothing although other items are free; look again.
     for _attempt in range(5):
-        item = session.scalars(locked_next).first()
-        if item is not None:
-            return _take_claim(session, policy, actor, item, now)
-        if session.scalar(select(query.exists())) is not True:
+        candidates = [item for item in (first_locked(new), first_locked(lapsed)) if item is not None]
+        if candidates:
+            return _take_claim(session, policy, actor, min(candidates, key=_queue_key), now)
+        if not session.scalar(select(or_(new.exists(), lapsed.exists()))):
             return None
     return None
 
@@ -229,9 +233,7 @@ def _require_holder(item: ReviewItem, actor: Actor, now: datetime, action: str) 
         raise TransitionNotAllowed(f"item {item.id} is not claimed; claim it before it can be {action}")
     if item.claimed_by != actor.username:
         if claim_is_live(item, now):
-            raise ClaimConflict(
-                f"item {item.id} is claimed by {item.claimed_by}; only the holder can decide it"
-            )
+            raise ClaimConflict(f"item {item.id} is claimed by {item.claimed_by}; only the holder can decide it")
         raise TransitionNotAllowed(f"item {item.id} is not claimed by you; claim it first")
     if not claim_is_live(item, now):
         raise ClaimConflict(
@@ -244,21 +246,13 @@ def release_item(session: Session, actor: Actor, item_id: str, *, now: datetime)
     require(actor, Permission.ITEMS_TRIAGE)
     item = _load_locked(session, item_id)
     if item.status != "claimed":
-        raise TransitionNotAllowed(
-            f"item {item_id} is {item.status}, not claimed; there is nothing to release"
-        )
-    if (
-        item.claimed_by != actor.username
-        and claim_is_live(item, now)
-        and not actor.can(Permission.ITEMS_REOPEN)
-    ):
+        raise TransitionNotAllowed(f"item {item_id} is {item.status}, not claimed; there is nothing to release")
+    if item.claimed_by != actor.username and claim_is_live(item, now) and not actor.can(Permission.ITEMS_REOPEN):
         raise ClaimConflict(f"item {item_id} is claimed by {item.claimed_by}; ask a supervisor to release it")
     return _return_to_queue(session, actor, item, now, "item.released")
 
 
-def _return_to_queue(
-    session: Session, actor: Actor, item: ReviewItem, now: datetime, action: str
-) -> ReviewItem:
+def _return_to_queue(session: Session, actor: Actor, item: ReviewItem, now: datetime, action: str) -> ReviewItem:
     before = item_state(item)
     item.status = "new"
     item.claimed_by = item.claimed_at = item.claim_expires_at = None
@@ -308,9 +302,7 @@ def acknowledge_item(session: Session, actor: Actor, item_id: str, *, now: datet
     require(actor, Permission.ITEMS_TRIAGE)
     item = _load_locked(session, item_id)
     if not item.life_safety:
-        raise TransitionNotAllowed(
-            f"item {item_id} is not life-safety; only those have an acknowledgement timer"
-        )
+        raise TransitionNotAllowed(f"item {item_id} is not life-safety; only those have an acknowledgement timer")
     if item.acknowledged_at is not None:
         return item
     before = item_state(item)
@@ -400,9 +392,7 @@ def escalate_item(
     require(actor, Permission.ITEMS_TRIAGE)
     item = _load_locked(session, item_id)
     _require_holder(item, actor, now, "escalated")
-    task = create_task(
-        session, policy, actor, item, now=now, unit=unit, priority=priority, instructions=instructions
-    )
+    task = create_task(session, policy, actor, item, now=now, unit=unit, priority=priority, instructions=instructions)
     before = item_state(item)
     item.status, item.task_id = "escalated", task.id
     _resolve(item, actor, now)
@@ -509,9 +499,7 @@ def _bulk_one(
     if action == "release":
         return release_item(session, actor, item_id, now=now)
     item = _load_locked(session, item_id)
-    if effective_status(item, now) == "new" or (
-        item.status == "claimed" and item.claimed_by == actor.username
-    ):
+    if effective_status(item, now) == "new" or (item.status == "claimed" and item.claimed_by == actor.username):
         claim_item(session, policy, actor, item_id, now=now)
     if action == "dismiss":
         return dismiss_item(session, policy, actor, item_id, reason=reason or "", note=note, now=now)

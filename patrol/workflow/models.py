@@ -92,9 +92,7 @@ class ReviewItem(Base):
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(64))
 
-    posts: Mapped[list[ReviewItemPost]] = relationship(
-        back_populates="item", order_by="ReviewItemPost.added_at"
-    )
+    posts: Mapped[list[ReviewItemPost]] = relationship(back_populates="item", order_by="ReviewItemPost.added_at")
 
 
 class ReviewItemPost(Base):

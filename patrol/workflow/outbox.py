@@ -49,9 +49,7 @@ class EmailConfig(BaseModel):
     smtp_port: int = Field(25, gt=0, lt=65536)
     from_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     to: list[str] = Field(default_factory=list, description="fixed recipients")
-    to_recipient: bool = Field(
-        False, description="also send to the event's recipient (e.g. the duty supervisor)"
-    )
+    to_recipient: bool = Field(False, description="also send to the event's recipient (e.g. the duty supervisor)")
     starttls: bool = False
     username: str | None = None
     password: str | None = None

@@ -208,8 +208,7 @@ class WorkflowPolicy:
         fallback = self.routing.fallback_unit
         if fallback is not None and fallback not in self.units:
             raise InvalidInput(
-                f"routing.fallback_unit {fallback!r} is not a unit of the gazetteer;"
-                f" use one of {self.units.ids()}"
+                f"routing.fallback_unit {fallback!r} is not a unit of the gazetteer; use one of {self.units.ids()}"
             )
 
 

@@ -116,9 +116,7 @@ def ensure_shift(session: Session, slot: ShiftSlot, *, lock: bool = False) -> Sh
 def assignments_of(session: Session, shift_id: str) -> list[ShiftAssignment]:
     return list(
         session.scalars(
-            select(ShiftAssignment)
-            .where(ShiftAssignment.shift_id == shift_id)
-            .order_by(ShiftAssignment.username)
+            select(ShiftAssignment).where(ShiftAssignment.shift_id == shift_id).order_by(ShiftAssignment.username)
         )
     )
 
@@ -146,9 +144,7 @@ def assign_shift(
         if user is None or not user.active:
             raise InvalidInput(f"no active user {username!r}; create the account first")
         if user.role in (Role.FIELD_UNIT.value, Role.ANALYST.value):
-            raise InvalidInput(
-                f"{username} is a {user.role}; only officers, reviewers and admins work the desk"
-            )
+            raise InvalidInput(f"{username} is a {user.role}; only officers, reviewers and admins work the desk")
         if duty == "supervisor" and user.role not in (Role.REVIEWER.value, Role.ADMIN.value):
             raise InvalidInput(f"{username} is a {user.role}; a duty supervisor must be a reviewer or admin")
     ensure_shift(session, slot, lock=True)
@@ -173,9 +169,7 @@ def assign_shift(
     return created
 
 
-def add_shift_note(
-    session: Session, policy: WorkflowPolicy, actor: Actor, text: str, *, now: datetime
-) -> ShiftNote:
+def add_shift_note(session: Session, policy: WorkflowPolicy, actor: Actor, text: str, *, now: datetime) -> ShiftNote:
     """A note for the handover of the shift running now."""
     require(actor, Permission.SHIFTS_NOTE)
     text = text.strip()
@@ -241,9 +235,7 @@ def _handover_summary(
         .where(SlaBreach.detected_at >= slot.starts_at, SlaBreach.detected_at < slot.ends_at)
         .order_by(SlaBreach.detected_at)
     ).all()
-    notes = session.scalars(
-        select(ShiftNote).where(ShiftNote.shift_id == slot.id).order_by(ShiftNote.created_at)
-    ).all()
+    notes = session.scalars(select(ShiftNote).where(ShiftNote.shift_id == slot.id).order_by(ShiftNote.created_at)).all()
 
     def item_row(item: ReviewItem) -> dict[str, Any]:
         return {
@@ -293,9 +285,7 @@ def _handover_summary(
             }
             for b in breaches
         ],
-        "notes": [
-            {"author": n.author, "text": n.text, "created_at": n.created_at.isoformat()} for n in notes
-        ],
+        "notes": [{"author": n.author, "text": n.text, "created_at": n.created_at.isoformat()} for n in notes],
         "released_claims": released,
     }
 
@@ -382,9 +372,7 @@ def get_handover(session: Session, actor: Actor, handover_id: str) -> Handover:
 def acknowledge_handover(session: Session, actor: Actor, handover_id: str, *, now: datetime) -> Handover:
     """The incoming shift confirms it has read the handover."""
     require(actor, Permission.HANDOVER_ACKNOWLEDGE)
-    handover = session.scalars(
-        select(Handover).where(Handover.id == handover_id).with_for_update()
-    ).one_or_none()
+    handover = session.scalars(select(Handover).where(Handover.id == handover_id).with_for_update()).one_or_none()
     if handover is None:
         raise NotFound(f"no handover {handover_id}")
     if handover.acknowledged_at is not None:

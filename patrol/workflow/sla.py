@@ -213,6 +213,4 @@ def list_breaches(session: Session, *, since: datetime | None = None, limit: int
     query = select(SlaBreach)
     if since is not None:
         query = query.where(SlaBreach.detected_at >= since)
-    return list(
-        session.scalars(query.order_by(SlaBreach.detected_at.desc(), SlaBreach.id.desc()).limit(limit))
-    )
+    return list(session.scalars(query.order_by(SlaBreach.detected_at.desc(), SlaBreach.id.desc()).limit(limit)))

@@ -165,9 +165,7 @@ def get_task(
     ).one_or_none()
     task = _visible(task, actor, task_id)
     if audit_view:
-        record_audit(
-            session, at=now, actor=actor, action="task.viewed", entity_type=ENTITY, entity_id=task.id
-        )
+        record_audit(session, at=now, actor=actor, action="task.viewed", entity_type=ENTITY, entity_id=task.id)
     return task
 
 
@@ -205,9 +203,7 @@ def list_tasks(
 # -- the field unit's steps ---------------------------------------------------------------------
 
 
-def _step(
-    session: Session, actor: Actor, task_id: str, *, allowed: tuple[str, ...], verb: str
-) -> VerificationTask:
+def _step(session: Session, actor: Actor, task_id: str, *, allowed: tuple[str, ...], verb: str) -> VerificationTask:
     require(actor, Permission.TASKS_WORK)
     task = _load_locked(session, actor, task_id)
     if task.status not in allowed:
@@ -364,9 +360,7 @@ def _need_reason(reason: str | None, verb: str) -> str:
     return text
 
 
-def cancel_task(
-    session: Session, actor: Actor, task_id: str, *, reason: str, now: datetime
-) -> VerificationTask:
+def cancel_task(session: Session, actor: Actor, task_id: str, *, reason: str, now: datetime) -> VerificationTask:
     text = _need_reason(reason, "cancelling")
     task = _manage(session, actor, task_id)
     if task.status not in OPEN_TASK_STATES:

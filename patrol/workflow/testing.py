@@ -16,10 +16,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -95,8 +95,17 @@ def add_test_user(
     session: Session, username: str, role: str, *, now: datetime, unit_id: str | None = None, email: str | None = None
 ) -> User:
     """An account with TEST_PASSWORD, without the (deliberately slow) hashing of `create_user`."""
-    user = User(username=username, display_name=username, role=role, unit_id=unit_id, email=email,
-                password_hash=_test_password_hash(), active=True, failed_logins=0, created_at=now)
+    user = User(
+        username=username,
+        display_name=username,
+        role=role,
+        unit_id=unit_id,
+        email=email,
+        password_hash=_test_password_hash(),
+        active=True,
+        failed_logins=0,
+        created_at=now,
+    )
     session.add(user)
     session.flush()
     return user
@@ -111,15 +120,34 @@ def seed_review_items(session: Session, count: int, *, now: datetime, prefix: st
         category = categories[n % len(categories)]
         item_id = f"{prefix}-{n:06d}"
         post_id = f"seed:{prefix}:{n}"
-        session.add(ReviewItem(
-            id=item_id, category=category, status="new", life_safety=category in LIFE_SAFETY_CATEGORIES,
-            max_score=0.5 + (n * 7919 % 500) / 1000, first_post_id=post_id, source_id="seed",
-            jurisdiction=units[n % len(units)], post_count=1, created_at=now - timedelta(seconds=n), updated_at=now,
-        ))
-        session.add(ReviewItemPost(
-            item_id=item_id, post_id=post_id, category=category, source_id="seed", score=0.9, simhash=0,
-            evidence_json="[]", scorer="seed", added_at=now,
-        ))
+        session.add(
+            ReviewItem(
+                id=item_id,
+                category=category,
+                status="new",
+                life_safety=category in LIFE_SAFETY_CATEGORIES,
+                max_score=0.5 + (n * 7919 % 500) / 1000,
+                first_post_id=post_id,
+                source_id="seed",
+                jurisdiction=units[n % len(units)],
+                post_count=1,
+                created_at=now - timedelta(seconds=n),
+                updated_at=now,
+            )
+        )
+        session.add(
+            ReviewItemPost(
+                item_id=item_id,
+                post_id=post_id,
+                category=category,
+                source_id="seed",
+                score=0.9,
+                simhash=0,
+                evidence_json="[]",
+                scorer="seed",
+                added_at=now,
+            )
+        )
         ids.append(item_id)
     session.flush()
     return ids
@@ -170,8 +198,11 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 ok = verify_webhook_signature(
-                    receiver.secret, body, headers.get(SIGNATURE_HEADER.lower(), ""), now=datetime.now(UTC),
-                    tolerance_s=10 ** 9,
+                    receiver.secret,
+                    body,
+                    headers.get(SIGNATURE_HEADER.lower(), ""),
+                    now=datetime.now(UTC),
+                    tolerance_s=10**9,
                 )
                 hook = ReceivedWebhook(headers=headers, body=body, signature_ok=ok)
                 with receiver._lock:

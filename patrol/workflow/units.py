@@ -55,9 +55,7 @@ def load_units(gazetteer: Path) -> UnitDirectory:
     return UnitDirectory({unit.id: unit for unit in parsed.units})
 
 
-def route_task(
-    units: UnitDirectory, jurisdiction: str | None, *, override: str | None, fallback: str | None
-) -> Route:
+def route_task(units: UnitDirectory, jurisdiction: str | None, *, override: str | None, fallback: str | None) -> Route:
     """The unit a verification task goes to: the override, else the item's jurisdiction, else the fallback."""
     if override:
         units.get(override)

@@ -48,9 +48,14 @@ class FuzzedApp:
             review.claim_item(s, policy, officer, item_ids[0], now=now)
             review.escalate_item(s, policy, officer, item_ids[0], now=now, unit="xf-heping")
             assign_shift(s, policy, SYSTEM, "2026-11-27.evening", [("olga", "officer")], now=now)
-        context = ApiContext(db=self.db, policy=policy, evidence=EvidenceStore(root / "evidence", policy.evidence),
-                             clock=self.clock, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
-                             cookie_secure=False)
+        context = ApiContext(
+            db=self.db,
+            policy=policy,
+            evidence=EvidenceStore(root / "evidence", policy.evidence),
+            clock=self.clock,
+            hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+            cookie_secure=False,
+        )
         self.app: FastAPI = create_app(context)
         self._token: str | None = None
 
@@ -78,8 +83,13 @@ def test_no_input_causes_a_server_error(tmp_path: Path) -> None:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def call(case: schemathesis.Case) -> None:
                 case.call_and_validate(headers=fuzzed.headers(case), checks=[not_a_server_error])
 

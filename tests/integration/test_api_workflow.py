@@ -59,10 +59,25 @@ def clock() -> ManualClock:
 def client(db: WorkflowDb, policy: WorkflowPolicy, clock: ManualClock, tmp_path: Path) -> Iterator[TestClient]:
     with db.session() as s:
         for name, (role, unit) in ACCOUNTS.items():
-            create_user(s, SYSTEM, username=name, password=PASSWORD, role=role, units=policy.units, now=clock.now(),
-                        unit_id=unit, hasher=FAST_HASHER)
-    context = ApiContext(db=db, policy=policy, evidence=EvidenceStore(tmp_path / "evidence", policy.evidence),
-                         clock=clock, hasher=FAST_HASHER, cookie_secure=False)
+            create_user(
+                s,
+                SYSTEM,
+                username=name,
+                password=PASSWORD,
+                role=role,
+                units=policy.units,
+                now=clock.now(),
+                unit_id=unit,
+                hasher=FAST_HASHER,
+            )
+    context = ApiContext(
+        db=db,
+        policy=policy,
+        evidence=EvidenceStore(tmp_path / "evidence", policy.evidence),
+        clock=clock,
+        hasher=FAST_HASHER,
+        cookie_secure=False,
+    )
     with TestClient(create_app(context)) as test_client:
         yield test_client
 
@@ -131,11 +146,19 @@ def test_role_checks_and_a_field_unit_gets_404_for_another_units_task(
     assert client.get("/api/v1/tasks?unit=xf-heping", headers=qunli).json()["total"] == 0
 
     forbidden = {
-        "heping": [("GET", "/api/v1/items"), ("GET", f"/api/v1/items/{item['id']}"), ("GET", "/api/v1/stats/precision"),
-                   ("POST", f"/api/v1/tasks/{task['id']}/cancel")],
+        "heping": [
+            ("GET", "/api/v1/items"),
+            ("GET", f"/api/v1/items/{item['id']}"),
+            ("GET", "/api/v1/stats/precision"),
+            ("POST", f"/api/v1/tasks/{task['id']}/cancel"),
+        ],
         "ana": [("GET", "/api/v1/items"), ("GET", "/api/v1/tasks"), ("GET", "/api/v1/audit")],
-        "olga": [("GET", "/api/v1/users"), ("GET", "/api/v1/audit"), ("POST", f"/api/v1/tasks/{task['id']}/cancel"),
-                 ("GET", "/api/v1/stats/precision")],
+        "olga": [
+            ("GET", "/api/v1/users"),
+            ("GET", "/api/v1/audit"),
+            ("POST", f"/api/v1/tasks/{task['id']}/cancel"),
+            ("GET", "/api/v1/stats/precision"),
+        ],
         "sam": [("GET", "/api/v1/users"), ("GET", "/api/v1/channels")],
     }
     for username, calls in forbidden.items():
@@ -160,28 +183,45 @@ def test_from_flag_to_outcome_through_the_api(client: TestClient, db: WorkflowDb
     detail = client.get(f"/api/v1/items/{by_category['public_hazard']}", headers=olga).json()
     assert detail["posts"][0]["evidence"][0]["rule"] == "public_hazard.test"
 
-    dismissed = client.post("/api/v1/items/bulk", headers=olga, json={
-        "action": "dismiss", "item_ids": [by_category["gambling"]], "reason": "false_positive"})
+    dismissed = client.post(
+        "/api/v1/items/bulk",
+        headers=olga,
+        json={"action": "dismiss", "item_ids": [by_category["gambling"]], "reason": "false_positive"},
+    )
     assert dismissed.json()["succeeded"] == 1
     leak = by_category["public_hazard"]
-    assert client.post(f"/api/v1/items/{leak}/dismiss", headers=olga,
-                       json={"reason": "not_actionable"}).status_code == 409, "not claimed yet"
+    assert (
+        client.post(f"/api/v1/items/{leak}/dismiss", headers=olga, json={"reason": "not_actionable"}).status_code == 409
+    ), "not claimed yet"
     assert client.post(f"/api/v1/items/{leak}/claim", headers=olga).json()["claimed_by"] == "olga"
     assert client.post(f"/api/v1/items/{leak}/claim", headers=sam).status_code == 409
-    task = client.post(f"/api/v1/items/{leak}/escalate", headers=olga,
-                       json={"priority": "urgent", "instructions": "check the 3rd floor"})
+    task = client.post(
+        f"/api/v1/items/{leak}/escalate",
+        headers=olga,
+        json={"priority": "urgent", "instructions": "check the 3rd floor"},
+    )
     assert task.status_code == 201
     task_id = task.json()["id"]
 
     for step in ("accept", "start"):
         assert client.post(f"/api/v1/tasks/{task_id}/{step}", headers=heping).status_code == 200
-    assert client.post(f"/api/v1/tasks/{task_id}/findings", headers=heping,
-                       json={"text": "燃气表后阀门漏气，已关阀"}).status_code == 201
-    upload = client.post(f"/api/v1/tasks/{task_id}/evidence", headers=heping,
-                         files={"file": ("scene.png", PNG, "application/octet-stream")})
+    assert (
+        client.post(
+            f"/api/v1/tasks/{task_id}/findings", headers=heping, json={"text": "燃气表后阀门漏气，已关阀"}
+        ).status_code
+        == 201
+    )
+    upload = client.post(
+        f"/api/v1/tasks/{task_id}/evidence",
+        headers=heping,
+        files={"file": ("scene.png", PNG, "application/octet-stream")},
+    )
     assert upload.status_code == 201 and upload.json()["content_type"] == "image/png"
-    refused = client.post(f"/api/v1/tasks/{task_id}/evidence", headers=heping,
-                          files={"file": ("run.png", b"MZ" + bytes(100), "image/png")})
+    refused = client.post(
+        f"/api/v1/tasks/{task_id}/evidence",
+        headers=heping,
+        files={"file": ("run.png", b"MZ" + bytes(100), "image/png")},
+    )
     assert refused.status_code == 422 and refused.json()["error"] == "evidence_rejected"
     download = client.get(f"/api/v1/tasks/{task_id}/evidence/{upload.json()['id']}", headers=heping)
     assert download.content == PNG and download.headers["x-content-sha256"] == upload.json()["sha256"]

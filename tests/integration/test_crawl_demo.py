@@ -59,16 +59,17 @@ def squash(text: str | None) -> str | None:
 
 
 def landed(reports: dict[str, CrawlReport]) -> dict[str, dict[str, Any]]:
-    """Landed posts by the site's native id (comment ids without our "c" prefix)."""
+    """Landed posts by the site's native id."""
     rows: dict[str, dict[str, Any]] = {}
     for report in reports.values():
         for batch in report.batches:
             for line in Path(batch).read_text(encoding="utf-8").splitlines():
                 row = json.loads(line)
-                rows[row["native_id"].removeprefix("c")] = row
+                rows[row["native_id"]] = row
     return rows
 
 
+@pytest.mark.slow  # six crawl subprocesses: ~15 s of CPU, longer on a busy machine
 def test_three_passes_over_the_demo_site(site: DemoSite, tmp_path: Path) -> None:
     first = crawl_all(site, tmp_path, "p1")
     for report in first.values():

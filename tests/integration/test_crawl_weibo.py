@@ -81,7 +81,8 @@ def test_passes_follow_the_high_water_mark(tmp_path: Path, account: Any) -> None
     assert posts["1003"]["repost_of"] == posts["1005"]["repost_of"] == "daoli_weibo:900"
     assert posts["900"]["text"] == "防范电信诈骗\n不要转账" and posts["900"]["author"] == "平安哈尔滨"
     assert posts["1000"]["text"] == "置顶：报警请拨110"
-    assert posts["c7012"]["thread_id"] == "1023" and posts["c7012"]["text"] == "评论12"
+    assert posts["7012"]["thread_id"] == "1023" and posts["7012"]["text"] == "评论12"
+    assert posts["7012"]["id"] == "daoli_weibo:7012" and posts["7012"]["url"].endswith("/status/1023#comment-7012")
     assert posts["1001"]["url"] == f"{base}/status/1001"
     site.take_requests()
     assert load_state(tmp_path / "data", "daoli_weibo").containers[CONTAINER].max_mid == 1023
@@ -94,7 +95,7 @@ def test_passes_follow_the_high_water_mark(tmp_path: Path, account: Any) -> None
     site.containers["5001"].append(FakeWeibo(1100, "道里发布", NOW, "刚刚发布"))
     third = crawl(tmp_path, base, "p3")
     assert third.ok
-    assert set(landed(third.batches)) == {"1100", "c7100"}
+    assert set(landed(third.batches)) == {"1100", "7100"}
     fetched = site.take_requests()
     assert fetched.count(f"/api/container/getIndex?containerid={CONTAINER}") == 1
     assert [p for p in fetched if "comments" in p] == ["/api/comments/show?id=1023&page=1"]

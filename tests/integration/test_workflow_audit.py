@@ -35,8 +35,16 @@ def write_rows(db: WorkflowDb, count: int) -> None:
     clock = ManualClock(BASE_TIME)
     for n in range(count):
         with db.session() as s:
-            record_audit(s, at=clock.advance(seconds=7), actor=OLGA, action="item.claimed", entity_type="review_item",
-                         entity_id=f"ri-{n}", before={"status": "new"}, after={"status": "claimed", "by": "olga"})
+            record_audit(
+                s,
+                at=clock.advance(seconds=7),
+                actor=OLGA,
+                action="item.claimed",
+                entity_type="review_item",
+                entity_id=f"ri-{n}",
+                before={"status": "new"},
+                after={"status": "claimed", "by": "olga"},
+            )
 
 
 def disable_append_only_guard(db: WorkflowDb) -> None:
@@ -67,14 +75,22 @@ def test_edits_rehashes_and_deletions_are_each_named(db: WorkflowDb) -> None:
     disable_append_only_guard(db)
     with db.engine.begin() as connection:
         # row 2: content edited, hash left alone
-        connection.execute(text("UPDATE audit_log SET after_json = '{\"status\":\"dismissed\"}' WHERE seq = 2"))
+        connection.execute(text('UPDATE audit_log SET after_json = \'{"status":"dismissed"}\' WHERE seq = 2'))
         # row 4: actor edited and the row re-hashed by someone who knows the algorithm
         row = connection.execute(text("SELECT * FROM audit_log WHERE seq = 4")).mappings().one()
         with db.read_session() as s:
             at = s.get(AuditEntry, 4).at  # type: ignore[union-attr]
-        forged = entry_hash(seq=4, at=at, actor="mallory", action=row["action"], entity_type=row["entity_type"],
-                            entity_id=row["entity_id"], before_json=row["before_json"], after_json=row["after_json"],
-                            prev_hash=row["prev_hash"])
+        forged = entry_hash(
+            seq=4,
+            at=at,
+            actor="mallory",
+            action=row["action"],
+            entity_type=row["entity_type"],
+            entity_id=row["entity_id"],
+            before_json=row["before_json"],
+            after_json=row["after_json"],
+            prev_hash=row["prev_hash"],
+        )
         connection.execute(text("UPDATE audit_log SET actor = 'mallory', hash = :h WHERE seq = 4"), {"h": forged})
         # rows 6 and 7 deleted, and the last row
         connection.execute(text("DELETE FROM audit_log WHERE seq IN (6, 7, 10)"))
@@ -95,9 +111,17 @@ def test_an_external_anchor_catches_a_rewritten_tail(db: WorkflowDb) -> None:
         row = connection.execute(text("SELECT * FROM audit_log WHERE seq = 5")).mappings().one()
         with db.read_session() as s:
             at = s.get(AuditEntry, 5).at  # type: ignore[union-attr]
-        forged = entry_hash(seq=5, at=at, actor="mallory", action=row["action"], entity_type=row["entity_type"],
-                            entity_id=row["entity_id"], before_json=row["before_json"], after_json=row["after_json"],
-                            prev_hash=row["prev_hash"])
+        forged = entry_hash(
+            seq=5,
+            at=at,
+            actor="mallory",
+            action=row["action"],
+            entity_type=row["entity_type"],
+            entity_id=row["entity_id"],
+            before_json=row["before_json"],
+            after_json=row["after_json"],
+            prev_hash=row["prev_hash"],
+        )
         connection.execute(text("UPDATE audit_log SET actor = 'mallory', hash = :h WHERE seq = 5"), {"h": forged})
         connection.execute(text("UPDATE audit_head SET hash = :h"), {"h": forged})
     assert problems(db) == []

@@ -59,7 +59,11 @@ _counter = iter(range(10**6))
 
 
 def new_item(
-    db: WorkflowDb, clock: ManualClock, category: str = "fraud", score: float = 0.8, jurisdiction: str | None = "xf-heping"
+    db: WorkflowDb,
+    clock: ManualClock,
+    category: str = "fraud",
+    score: float = 0.8,
+    jurisdiction: str | None = "xf-heping",
 ) -> str:
     n = next(_counter)
     post = make_analysed(f"p{n}", "x", ["x"], scores={category: score}, simhash=0, jurisdiction=jurisdiction)
@@ -116,27 +120,54 @@ def _actions(original: str) -> dict[str, Callable[..., object]]:
         "reopen": lambda s, p, i, now: review.reopen_item(s, SAM, i, reason="wrongly dismissed", now=now),
     }
 
+
 OK_NEW, OK_CLAIMED, TNA, CONFLICT = "new", "claimed", TransitionNotAllowed, ClaimConflict
 
 EXPECTED: dict[str, dict[str, object]] = {
-    "new": {"claim": OK_CLAIMED, "release": TNA, "dismiss": TNA, "duplicate": TNA, "escalate": TNA,
-            "reopen": TNA},
-    "claimed_by_me": {"claim": OK_CLAIMED, "release": OK_NEW, "dismiss": "dismissed", "duplicate": "duplicate",
-                      "escalate": "escalated", "reopen": TNA},
-    "claimed_by_other": {"claim": CONFLICT, "release": CONFLICT, "dismiss": CONFLICT, "duplicate": CONFLICT,
-                         "escalate": CONFLICT, "reopen": TNA},
-    "expired_mine": {"claim": OK_CLAIMED, "release": OK_NEW, "dismiss": CONFLICT, "duplicate": CONFLICT,
-                     "escalate": CONFLICT, "reopen": TNA},
-    "expired_other": {"claim": OK_CLAIMED, "release": OK_NEW, "dismiss": TNA, "duplicate": TNA, "escalate": TNA,
-                      "reopen": TNA},
-    "dismissed": {"claim": TNA, "release": TNA, "dismiss": TNA, "duplicate": TNA, "escalate": TNA,
-                  "reopen": OK_NEW},
-    "duplicate": {"claim": TNA, "release": TNA, "dismiss": TNA, "duplicate": TNA, "escalate": TNA,
-                  "reopen": OK_NEW},
-    "escalated": {"claim": TNA, "release": TNA, "dismiss": TNA, "duplicate": TNA, "escalate": TNA,
-                  "reopen": TNA},
-    "escalated_task_cancelled": {"claim": TNA, "release": TNA, "dismiss": TNA, "duplicate": TNA, "escalate": TNA,
-                                 "reopen": OK_NEW},
+    "new": {"claim": OK_CLAIMED, "release": TNA, "dismiss": TNA, "duplicate": TNA, "escalate": TNA, "reopen": TNA},
+    "claimed_by_me": {
+        "claim": OK_CLAIMED,
+        "release": OK_NEW,
+        "dismiss": "dismissed",
+        "duplicate": "duplicate",
+        "escalate": "escalated",
+        "reopen": TNA,
+    },
+    "claimed_by_other": {
+        "claim": CONFLICT,
+        "release": CONFLICT,
+        "dismiss": CONFLICT,
+        "duplicate": CONFLICT,
+        "escalate": CONFLICT,
+        "reopen": TNA,
+    },
+    "expired_mine": {
+        "claim": OK_CLAIMED,
+        "release": OK_NEW,
+        "dismiss": CONFLICT,
+        "duplicate": CONFLICT,
+        "escalate": CONFLICT,
+        "reopen": TNA,
+    },
+    "expired_other": {
+        "claim": OK_CLAIMED,
+        "release": OK_NEW,
+        "dismiss": TNA,
+        "duplicate": TNA,
+        "escalate": TNA,
+        "reopen": TNA,
+    },
+    "dismissed": {"claim": TNA, "release": TNA, "dismiss": TNA, "duplicate": TNA, "escalate": TNA, "reopen": OK_NEW},
+    "duplicate": {"claim": TNA, "release": TNA, "dismiss": TNA, "duplicate": TNA, "escalate": TNA, "reopen": OK_NEW},
+    "escalated": {"claim": TNA, "release": TNA, "dismiss": TNA, "duplicate": TNA, "escalate": TNA, "reopen": TNA},
+    "escalated_task_cancelled": {
+        "claim": TNA,
+        "release": TNA,
+        "dismiss": TNA,
+        "duplicate": TNA,
+        "escalate": TNA,
+        "reopen": OK_NEW,
+    },
 }
 
 
@@ -184,8 +215,14 @@ def test_dismiss_needs_a_known_reason_and_a_note_where_the_reason_says_so(
     with pytest.raises(InvalidInput, match="needs a note"), db.session() as s:
         review.dismiss_item(s, policy, OLGA, item_id, reason="out_of_jurisdiction", note="  ", now=clock.now())
     with db.session() as s:
-        item = review.dismiss_item(s, policy, OLGA, item_id, reason="out_of_jurisdiction", note="南岗区的", now=clock.now())
-        assert (item.dismiss_reason, item.resolution_note, item.resolved_by) == ("out_of_jurisdiction", "南岗区的", "olga")
+        item = review.dismiss_item(
+            s, policy, OLGA, item_id, reason="out_of_jurisdiction", note="南岗区的", now=clock.now()
+        )
+        assert (item.dismiss_reason, item.resolution_note, item.resolved_by) == (
+            "out_of_jurisdiction",
+            "南岗区的",
+            "olga",
+        )
         assert item.claimed_by is None
 
 
@@ -296,8 +333,14 @@ def test_life_safety_item_pages_at_once_and_claiming_acknowledges(
     db: WorkflowDb, policy: WorkflowPolicy, clock: ManualClock
 ) -> None:
     with db.session() as s:
-        add_channel(s, name="desk pager", kind="webhook", topics=["item.*"], at=clock.now(),
-                    config={"url": "http://127.0.0.1:9/hook", "secret": "s" * 20})
+        add_channel(
+            s,
+            name="desk pager",
+            kind="webhook",
+            topics=["item.*"],
+            at=clock.now(),
+            config={"url": "http://127.0.0.1:9/hook", "secret": "s" * 20},
+        )
     item_id = new_item(db, clock, "violence_threat", 0.7)
     with db.read_session() as s:
         item = s.get(ReviewItem, item_id)

@@ -43,9 +43,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 # This module checks the workflow's own tables; tables other packages keep in the workflow database
 # (e.g. monitoring schemes, revision 0003) are checked by their own tests.
 WORKFLOW_TABLES = {
-    mapper.local_table.name
-    for mapper in Base.registry.mappers
-    if mapper.class_.__module__ == "patrol.workflow.models"
+    mapper.local_table.name for mapper in Base.registry.mappers if mapper.class_.__module__ == "patrol.workflow.models"
 }
 
 
@@ -94,11 +92,13 @@ def test_foundation_database_is_upgraded_in_place_keeping_its_items(url: str) ->
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0001")
         connection.execute(text(f"DROP TABLE {VERSION_TABLE}"))  # the foundation used create_all, no Alembic
-        connection.execute(text(
-            "INSERT INTO review_items (id, category, status, life_safety, max_score, first_post_id, source_id,"
-            " post_count, created_at, updated_at) VALUES ('ri-old', 'fraud', 'new', false, 0.7, 'f:1', 'f', 1,"
-            " '2026-11-20 10:00:00.000000', '2026-11-20 10:00:00.000000')"
-        ))
+        connection.execute(
+            text(
+                "INSERT INTO review_items (id, category, status, life_safety, max_score, first_post_id, source_id,"
+                " post_count, created_at, updated_at) VALUES ('ri-old', 'fraud', 'new', false, 0.7, 'f:1', 'f', 1,"
+                " '2026-11-20 10:00:00.000000', '2026-11-20 10:00:00.000000')"
+            )
+        )
     engine.dispose()
     db = WorkflowDb(url)
     try:

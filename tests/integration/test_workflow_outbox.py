@@ -67,8 +67,14 @@ def life_safety_item(db: WorkflowDb, clock: ManualClock) -> None:
 
 def subscribe_webhook(db: WorkflowDb, clock: ManualClock, receiver: WebhookReceiver, name: str = "desk") -> None:
     with db.session() as s:
-        add_channel(s, name=name, kind="webhook", topics=["item.*"], at=clock.now(),
-                    config={"url": receiver.url, "secret": SECRET, "timeout_s": 2})
+        add_channel(
+            s,
+            name=name,
+            kind="webhook",
+            topics=["item.*"],
+            at=clock.now(),
+            config={"url": receiver.url, "secret": SECRET, "timeout_s": 2},
+        )
 
 
 def delivery_states(db: WorkflowDb) -> list[tuple[str, int]]:
@@ -152,9 +158,7 @@ def test_rolled_back_change_sends_nothing(db: WorkflowDb, clock: ManualClock, we
         assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 0
 
 
-def test_each_of_two_receivers_gets_each_event_once_with_two_workers_racing(
-    db: WorkflowDb, clock: ManualClock
-) -> None:
+def test_each_of_two_receivers_gets_each_event_once_with_two_workers_racing(db: WorkflowDb, clock: ManualClock) -> None:
     receivers = [WebhookReceiver(secret=SECRET).start() for _ in range(2)]
     try:
         for n, receiver in enumerate(receivers):
@@ -186,9 +190,21 @@ def test_smtp_down_then_up_gets_exactly_one_mail_to_the_desk_and_the_supervisor(
 ) -> None:
     smtp = SmtpReceiver()
     with db.session() as s:
-        add_channel(s, name="supervisor mail", kind="email", topics=["task.sla_breached", "item.*"], at=clock.now(),
-                    config={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "from_address": "patrol@desk.example",
-                            "to": ["desk@desk.example"], "to_recipient": True, "timeout_s": 2})
+        add_channel(
+            s,
+            name="supervisor mail",
+            kind="email",
+            topics=["task.sla_breached", "item.*"],
+            at=clock.now(),
+            config={
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp.port,
+                "from_address": "patrol@desk.example",
+                "to": ["desk@desk.example"],
+                "to_recipient": True,
+                "timeout_s": 2,
+            },
+        )
     life_safety_item(db, clock)
     worker = DeliveryWorker(db, clock, retry=RETRY)
     assert worker.run_once().retried == 1
@@ -199,9 +215,14 @@ def test_smtp_down_then_up_gets_exactly_one_mail_to_the_desk_and_the_supervisor(
         clock.advance(hours=1)
         assert worker.run_once().leased == 0
         with db.session() as s:
-            enqueue_notification(s, topic="task.sla_breached", key="breach-1", at=clock.now(),
-                                 payload={"task_id": "vt-1", "summary": "task vt-1 missed its verify target"},
-                                 recipient_email="sam@desk.example")
+            enqueue_notification(
+                s,
+                topic="task.sla_breached",
+                key="breach-1",
+                at=clock.now(),
+                payload={"task_id": "vt-1", "summary": "task vt-1 missed its verify target"},
+                recipient_email="sam@desk.example",
+            )
         assert worker.run_once().delivered == 1
     finally:
         smtp.stop()

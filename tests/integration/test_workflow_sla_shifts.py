@@ -67,20 +67,33 @@ def clock() -> ManualClock:
 def staffed(db: WorkflowDb, policy: WorkflowPolicy, clock: ManualClock) -> WorkflowDb:
     """Users, and a roster: olga, nina and sam (supervisor) on the evening shift; nina and oscar at night."""
     with db.session() as s:
-        for name, role in (("olga", "patrol_officer"), ("nina", "patrol_officer"), ("oscar", "patrol_officer"),
-                           ("sam", "reviewer")):
+        for name, role in (
+            ("olga", "patrol_officer"),
+            ("nina", "patrol_officer"),
+            ("oscar", "patrol_officer"),
+            ("sam", "reviewer"),
+        ):
             add_test_user(s, name, role, now=clock.now(), email=f"{name}@desk.example")
-        assign_shift(s, policy, SYSTEM, "2026-11-27.evening",
-                     [("olga", "officer"), ("nina", "officer"), ("sam", "supervisor")], now=clock.now())
-        assign_shift(s, policy, SYSTEM, "2026-11-28.night", [("nina", "officer"), ("oscar", "officer")],
-                     now=clock.now())
+        assign_shift(
+            s,
+            policy,
+            SYSTEM,
+            "2026-11-27.evening",
+            [("olga", "officer"), ("nina", "officer"), ("sam", "supervisor")],
+            now=clock.now(),
+        )
+        assign_shift(
+            s, policy, SYSTEM, "2026-11-28.night", [("nina", "officer"), ("oscar", "officer")], now=clock.now()
+        )
     return db
 
 
 _counter = iter(range(10**6))
 
 
-def new_item(db: WorkflowDb, clock: ManualClock, category: str = "public_hazard", jurisdiction: str = "xf-heping") -> str:
+def new_item(
+    db: WorkflowDb, clock: ManualClock, category: str = "public_hazard", jurisdiction: str = "xf-heping"
+) -> str:
     post = make_analysed(f"s{next(_counter)}", "x", ["x"], scores={category: 0.9}, jurisdiction=jurisdiction)
     with db.session() as s:
         open_review_items(s, [post], Thresholds(default=0.5), max_distance=3, now=clock.now())

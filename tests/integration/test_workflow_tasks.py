@@ -97,16 +97,32 @@ ACTIONS: dict[str, Callable[..., object]] = {
 }
 TNA = TransitionNotAllowed
 EXPECTED: dict[str, dict[str, object]] = {
-    "assigned": {"accept": "accepted", "start": TNA, "complete": TNA, "cancel": "cancelled",
-                 "reassign": "assigned", "reopen": TNA},
-    "accepted": {"accept": TNA, "start": "in_progress", "complete": TNA, "cancel": "cancelled",
-                 "reassign": "assigned", "reopen": TNA},
-    "in_progress": {"accept": TNA, "start": TNA, "complete": "completed", "cancel": "cancelled",
-                    "reassign": "assigned", "reopen": TNA},
-    "completed": {"accept": TNA, "start": TNA, "complete": TNA, "cancel": TNA, "reassign": TNA,
-                  "reopen": "assigned"},
-    "cancelled": {"accept": TNA, "start": TNA, "complete": TNA, "cancel": TNA, "reassign": TNA,
-                  "reopen": "assigned"},
+    "assigned": {
+        "accept": "accepted",
+        "start": TNA,
+        "complete": TNA,
+        "cancel": "cancelled",
+        "reassign": "assigned",
+        "reopen": TNA,
+    },
+    "accepted": {
+        "accept": TNA,
+        "start": "in_progress",
+        "complete": TNA,
+        "cancel": "cancelled",
+        "reassign": "assigned",
+        "reopen": TNA,
+    },
+    "in_progress": {
+        "accept": TNA,
+        "start": TNA,
+        "complete": "completed",
+        "cancel": "cancelled",
+        "reassign": "assigned",
+        "reopen": TNA,
+    },
+    "completed": {"accept": TNA, "start": TNA, "complete": TNA, "cancel": TNA, "reassign": TNA, "reopen": "assigned"},
+    "cancelled": {"accept": TNA, "start": TNA, "complete": TNA, "cancel": TNA, "reassign": TNA, "reopen": "assigned"},
 }
 
 
@@ -175,7 +191,9 @@ def test_reassignment_restarts_the_sla_clock_and_moves_visibility(
     task_id = _to_state(db, policy, clock, "accepted")
     clock.advance(minutes=30)
     with db.session() as s:
-        task = tasks.reassign_task(s, policy, SAM, task_id, unit="dl-qunli", reason="the address is in 群力", now=clock.now())
+        task = tasks.reassign_task(
+            s, policy, SAM, task_id, unit="dl-qunli", reason="the address is in 群力", now=clock.now()
+        )
         target = policy.sla.target("public_hazard", "high")
         assert task.ack_due_at == clock.now() + timedelta(minutes=target.acknowledge)
         assert task.accepted_at is None and task.routed_by == "override"
@@ -190,20 +208,24 @@ def test_reassignment_restarts_the_sla_clock_and_moves_visibility(
 def test_findings_and_evidence_with_hash_size_and_type_limits(
     db: WorkflowDb, policy: WorkflowPolicy, clock: ManualClock, tmp_path: Path
 ) -> None:
-    store = EvidenceStore(tmp_path / "evidence", EvidencePolicy(max_bytes=1000, allowed_types=["image/png", "text/plain"]))
+    store = EvidenceStore(
+        tmp_path / "evidence", EvidencePolicy(max_bytes=1000, allowed_types=["image/png", "text/plain"])
+    )
     task_id = _to_state(db, policy, clock, "in_progress")
     with db.session() as s:
         tasks.add_finding(s, HEPING, task_id, text="燃气阀门已关闭，无泄漏", now=clock.now())
-        evidence = tasks.add_evidence(s, store, HEPING, task_id, filename="../scene.png", chunks=[PNG[:5], PNG[5:]],
-                                      now=clock.now())
+        evidence = tasks.add_evidence(
+            s, store, HEPING, task_id, filename="../scene.png", chunks=[PNG[:5], PNG[5:]], now=clock.now()
+        )
         assert evidence.sha256 == hashlib.sha256(PNG).hexdigest()
         assert (evidence.size, evidence.content_type, evidence.filename) == (len(PNG), "image/png", ".._scene.png")
     with pytest.raises(EvidenceTooLarge), db.session() as s:
         tasks.add_evidence(s, store, HEPING, task_id, filename="big.png", chunks=[PNG, b"\x00" * 1000], now=clock.now())
     # declared as a PNG, but the bytes are a Windows executable
     with pytest.raises(EvidenceRejected, match="unrecognised"), db.session() as s:
-        tasks.add_evidence(s, store, HEPING, task_id, filename="photo.png", chunks=[b"MZ\x90\x00" + b"\x01" * 50],
-                           now=clock.now())
+        tasks.add_evidence(
+            s, store, HEPING, task_id, filename="photo.png", chunks=[b"MZ\x90\x00" + b"\x01" * 50], now=clock.now()
+        )
     with pytest.raises(EvidenceRejected, match="application/pdf"), db.session() as s:
         tasks.add_evidence(s, store, HEPING, task_id, filename="a.pdf", chunks=[b"%PDF-1.7 ..."], now=clock.now())
     with db.session() as s:

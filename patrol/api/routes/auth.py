@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials
 
 from patrol.api.context import SESSION_COOKIE
-from patrol.api.deps import CurrentActor, Ctx, bearer_scheme, cookie_scheme
+from patrol.api.deps import Ctx, CurrentActor, bearer_scheme, cookie_scheme
 from patrol.api.schemas import LoginIn, SessionOut, TokenOut, UserOut, user_out
 from patrol.workflow.auth import IssuedToken, authenticate, issue_token, revoke_token
 from patrol.workflow.errors import AuthenticationFailed, NotFound
 from patrol.workflow.models import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-_REFUSED = {401: {"description": "wrong username or password, or the account is locked"}}
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "wrong username or password, or the account is locked"}
+}
 
 
 def _login(ctx: Ctx, body: LoginIn, kind: str) -> tuple[IssuedToken, UserOut]:
@@ -26,8 +28,9 @@ def _login(ctx: Ctx, body: LoginIn, kind: str) -> tuple[IssuedToken, UserOut]:
         except AuthenticationFailed as exc:
             failure = exc  # the failed-login counter must still be committed
         else:
-            issued = issue_token(session, user, kind="session" if kind == "session" else "bearer",
-                                 now=ctx.clock.now(), ttl=ctx.token_ttl)
+            issued = issue_token(
+                session, user, kind="session" if kind == "session" else "bearer", now=ctx.clock.now(), ttl=ctx.token_ttl
+            )
             return issued, user_out(user)
     assert failure is not None
     raise failure
@@ -39,12 +42,23 @@ def login_token(ctx: Ctx, body: LoginIn) -> TokenOut:
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at, user=user)
 
 
-@router.post("/session", response_model=SessionOut, responses=_REFUSED,
-             summary="Log in; get a session cookie and its CSRF token (for the web console)")
+@router.post(
+    "/session",
+    response_model=SessionOut,
+    responses=_REFUSED,
+    summary="Log in; get a session cookie and its CSRF token (for the web console)",
+)
 def login_session(ctx: Ctx, body: LoginIn, response: Response) -> SessionOut:
     issued, user = _login(ctx, body, "session")
-    response.set_cookie(SESSION_COOKIE, issued.token, max_age=int(ctx.token_ttl.total_seconds()), httponly=True,
-                        secure=ctx.cookie_secure, samesite="strict", path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=int(ctx.token_ttl.total_seconds()),
+        httponly=True,
+        secure=ctx.cookie_secure,
+        samesite="strict",
+        path="/",
+    )
     assert issued.csrf_token is not None
     return SessionOut(csrf_token=issued.csrf_token, expires_at=issued.expires_at, user=user)
 

@@ -43,16 +43,23 @@ def list_items(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ItemPage:
     where = review.QueueFilter(
-        statuses=tuple(status_) if status_ else review.OPEN_STATES, category=category, jurisdiction=jurisdiction,
-        life_safety=life_safety, claimed_by=actor.username if mine else None,
+        statuses=tuple(status_) if status_ else review.OPEN_STATES,
+        category=category,
+        jurisdiction=jurisdiction,
+        life_safety=life_safety,
+        claimed_by=actor.username if mine else None,
     )
     with ctx.db.read_session() as session:
         items, total = review.list_queue(session, actor, now=ctx.clock.now(), where=where, limit=limit, offset=offset)
         return ItemPage(total=total, items=[ItemOut.model_validate(i) for i in items])
 
 
-@router.post("/claim-next", response_model=ItemOut, summary="Claim the most urgent free item",
-             responses={204: {"description": "the queue is empty"}})
+@router.post(
+    "/claim-next",
+    response_model=ItemOut,
+    summary="Claim the most urgent free item",
+    responses={204: {"description": "the queue is empty"}},
+)
 def claim_next(ctx: Ctx, actor: Triager, category: Category = None) -> ItemOut | Response:
     with ctx.db.session() as session:
         item = review.claim_next(session, ctx.policy, actor, now=ctx.clock.now(), category=category)
@@ -64,14 +71,26 @@ def claim_next(ctx: Ctx, actor: Triager, category: Category = None) -> ItemOut |
 @router.post("/bulk", response_model=BulkOut, summary="Apply one action to many items, each on its own")
 def bulk(ctx: Ctx, actor: Triager, body: BulkIn) -> BulkOut:
     with ctx.db.session() as session:
-        outcomes = review.bulk_action(session, ctx.policy, actor, body.item_ids, action=body.action,
-                                      now=ctx.clock.now(), reason=body.reason, note=body.note, of=body.of)
+        outcomes = review.bulk_action(
+            session,
+            ctx.policy,
+            actor,
+            body.item_ids,
+            action=body.action,
+            now=ctx.clock.now(),
+            reason=body.reason,
+            note=body.note,
+            of=body.of,
+        )
     results = [BulkOutcomeOut(**o.__dict__) for o in outcomes]
     return BulkOut(succeeded=sum(o.ok for o in results), failed=sum(not o.ok for o in results), outcomes=results)
 
 
-@router.get("/{item_id}", response_model=ItemDetailOut,
-            summary="An item with its posts and why each was flagged (the view is audited)")
+@router.get(
+    "/{item_id}",
+    response_model=ItemDetailOut,
+    summary="An item with its posts and why each was flagged (the view is audited)",
+)
 def get_item(ctx: Ctx, actor: ItemsViewer, item_id: ItemId) -> ItemDetailOut:
     with ctx.db.session() as session:
         return ItemDetailOut.of(review.item_detail(session, actor, item_id, now=ctx.clock.now()))
@@ -96,8 +115,9 @@ def release(ctx: Ctx, actor: Triager, item_id: ItemId) -> ItemOut:
         return ItemOut.model_validate(review.release_item(session, actor, item_id, now=ctx.clock.now()))
 
 
-@router.post("/{item_id}/acknowledge", response_model=ItemOut,
-             summary="Stop a life-safety item's acknowledgement timer")
+@router.post(
+    "/{item_id}/acknowledge", response_model=ItemOut, summary="Stop a life-safety item's acknowledgement timer"
+)
 def acknowledge(ctx: Ctx, actor: Triager, item_id: ItemId) -> ItemOut:
     with ctx.db.session() as session:
         return ItemOut.model_validate(review.acknowledge_item(session, actor, item_id, now=ctx.clock.now()))
@@ -106,8 +126,9 @@ def acknowledge(ctx: Ctx, actor: Triager, item_id: ItemId) -> ItemOut:
 @router.post("/{item_id}/dismiss", response_model=ItemOut, summary="Dismiss a claimed item with a reason code")
 def dismiss(ctx: Ctx, actor: Triager, item_id: ItemId, body: DismissIn) -> ItemOut:
     with ctx.db.session() as session:
-        item = review.dismiss_item(session, ctx.policy, actor, item_id, reason=body.reason, note=body.note,
-                                   now=ctx.clock.now())
+        item = review.dismiss_item(
+            session, ctx.policy, actor, item_id, reason=body.reason, note=body.note, now=ctx.clock.now()
+        )
         return ItemOut.model_validate(item)
 
 
@@ -118,17 +139,30 @@ def duplicate(ctx: Ctx, actor: Triager, item_id: ItemId, body: DuplicateIn) -> I
         return ItemOut.model_validate(item)
 
 
-@router.post("/{item_id}/escalate", response_model=TaskOut, status_code=status.HTTP_201_CREATED,
-             summary="Escalate a claimed item to a verification task for a field unit")
+@router.post(
+    "/{item_id}/escalate",
+    response_model=TaskOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Escalate a claimed item to a verification task for a field unit",
+)
 def escalate(ctx: Ctx, actor: Triager, item_id: ItemId, body: EscalateIn) -> TaskOut:
     with ctx.db.session() as session:
-        task = review.escalate_item(session, ctx.policy, actor, item_id, now=ctx.clock.now(), unit=body.unit,
-                                    priority=body.priority, instructions=body.instructions)
+        task = review.escalate_item(
+            session,
+            ctx.policy,
+            actor,
+            item_id,
+            now=ctx.clock.now(),
+            unit=body.unit,
+            priority=body.priority,
+            instructions=body.instructions,
+        )
         return TaskOut.model_validate(task)
 
 
 @router.post("/{item_id}/reopen", response_model=ItemOut, summary="Send a decided item back to the queue")
 def reopen(ctx: Ctx, actor: ItemsReopener, item_id: ItemId, body: ReasonIn) -> ItemOut:
     with ctx.db.session() as session:
-        return ItemOut.model_validate(review.reopen_item(session, actor, item_id, reason=body.reason,
-                                                         now=ctx.clock.now()))
+        return ItemOut.model_validate(
+            review.reopen_item(session, actor, item_id, reason=body.reason, now=ctx.clock.now())
+        )

@@ -24,11 +24,19 @@ HandoverId = Annotated[str, Path(pattern=r"^ho-\d{4}-\d{2}-\d{2}\.[a-z][a-z0-9_-
 def _shift_out(session: Session, ctx: Ctx, slot: rota.ShiftSlot) -> ShiftOut:
     people = [AssignmentOut(username=a.username, duty=a.duty) for a in rota.assignments_of(session, slot.id)]
     supervisor = rota.duty_supervisor(session, ctx.policy.roster, slot.starts_at)
-    return ShiftOut(id=slot.id, name=slot.name, starts_at=slot.starts_at, ends_at=slot.ends_at, assignments=people,
-                    duty_supervisor=supervisor.username if supervisor else None)
+    return ShiftOut(
+        id=slot.id,
+        name=slot.name,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        assignments=people,
+        duty_supervisor=supervisor.username if supervisor else None,
+    )
 
 
-@router.get("/shifts/current", response_model=ShiftOut, summary="The shift running now, who works it and who supervises")
+@router.get(
+    "/shifts/current", response_model=ShiftOut, summary="The shift running now, who works it and who supervises"
+)
 def current_shift(ctx: Ctx, actor: ShiftsReader) -> ShiftOut:
     with ctx.db.read_session() as session:
         return _shift_out(session, ctx, rota.shift_at(ctx.policy.roster, ctx.clock.now()))
@@ -43,13 +51,18 @@ def get_shift(ctx: Ctx, actor: ShiftsReader, shift_id: ShiftId) -> ShiftOut:
 @router.put("/shifts/{shift_id}/assignments", response_model=ShiftOut, summary="Set who works a shift")
 def assign(ctx: Ctx, actor: ShiftsManager, shift_id: ShiftId, body: AssignmentsIn) -> ShiftOut:
     with ctx.db.session() as session:
-        rota.assign_shift(session, ctx.policy, actor, shift_id, [(a.username, a.duty) for a in body.assignments],
-                          now=ctx.clock.now())
+        rota.assign_shift(
+            session, ctx.policy, actor, shift_id, [(a.username, a.duty) for a in body.assignments], now=ctx.clock.now()
+        )
         return _shift_out(session, ctx, rota.shift_by_id(ctx.policy.roster, shift_id))
 
 
-@router.post("/shifts/current/notes", response_model=NoteOut, status_code=201,
-             summary="Add a note to the current shift's handover")
+@router.post(
+    "/shifts/current/notes",
+    response_model=NoteOut,
+    status_code=201,
+    summary="Add a note to the current shift's handover",
+)
 def add_note(ctx: Ctx, actor: ShiftsNoter, body: NoteIn) -> NoteOut:
     with ctx.db.session() as session:
         return NoteOut.model_validate(rota.add_shift_note(session, ctx.policy, actor, body.text, now=ctx.clock.now()))
@@ -68,8 +81,11 @@ def get_handover(ctx: Ctx, actor: ShiftsReader, handover_id: HandoverId) -> Hand
         return HandoverOut.of(rota.get_handover(session, actor, handover_id))
 
 
-@router.post("/handovers/{handover_id}/acknowledge", response_model=HandoverOut,
-             summary="The incoming shift confirms it has read the handover")
+@router.post(
+    "/handovers/{handover_id}/acknowledge",
+    response_model=HandoverOut,
+    summary="The incoming shift confirms it has read the handover",
+)
 def acknowledge_handover(ctx: Ctx, actor: HandoverAcknowledger, handover_id: HandoverId) -> HandoverOut:
     with ctx.db.session() as session:
         return HandoverOut.of(rota.acknowledge_handover(session, actor, handover_id, now=ctx.clock.now()))
@@ -77,7 +93,9 @@ def acknowledge_handover(ctx: Ctx, actor: HandoverAcknowledger, handover_id: Han
 
 @router.get("/sla/breaches", response_model=list[BreachOut], tags=["sla"], summary="Missed deadlines, newest first")
 def breaches(
-    ctx: Ctx, actor: ShiftsReader, since: AwareDatetime | None = None,
+    ctx: Ctx,
+    actor: ShiftsReader,
+    since: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[BreachOut]:
     with ctx.db.read_session() as session:

@@ -39,9 +39,7 @@ def head_revision() -> str:
 
 
 def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(
-        connection, opts={"version_table": VERSION_TABLE}
-    ).get_current_revision()
+    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
 
 
 def upgrade_to_head(engine: Engine) -> None:

@@ -39,9 +39,7 @@ def upgrade() -> None:
     op.create_table(
         "review_item_posts",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column(
-            "item_id", sa.String(40), sa.ForeignKey("review_items.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("item_id", sa.String(40), sa.ForeignKey("review_items.id", ondelete="CASCADE"), nullable=False),
         sa.Column("post_id", sa.String(200), nullable=False),
         sa.Column("category", sa.String(32), nullable=False),
         sa.Column("source_id", sa.String(100), nullable=False),

@@ -70,9 +70,7 @@ def _add_item_columns() -> None:
             ondelete="SET NULL",
         )
     op.create_index("ix_review_items_claimed_by", "review_items", ["claimed_by"])
-    op.create_index(
-        "ix_review_items_queue", "review_items", ["status", "life_safety", "max_score", "created_at"]
-    )
+    op.create_index("ix_review_items_queue", "review_items", ["status", "life_safety", "max_score", "created_at"])
 
 
 def upgrade() -> None:
@@ -174,9 +172,7 @@ def upgrade() -> None:
     op.create_table(
         "auth_tokens",
         sa.Column("token_hash", sa.String(64), primary_key=True),
-        sa.Column(
-            "username", sa.String(64), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("username", sa.String(64), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("csrf_hash", sa.String(64), nullable=True),
         sa.Column("created_at", TZ, nullable=False),
@@ -198,9 +194,7 @@ def upgrade() -> None:
         "shift_assignments",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("shift_id", sa.String(40), sa.ForeignKey("shifts.id", ondelete="CASCADE"), nullable=False),
-        sa.Column(
-            "username", sa.String(64), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("username", sa.String(64), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
         sa.Column("duty", sa.String(16), nullable=False),
         sa.UniqueConstraint("shift_id", "username", name="uq_shift_assignment"),
     )
@@ -251,9 +245,7 @@ def upgrade() -> None:
     op.create_table(
         "outbox_deliveries",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column(
-            "event_id", sa.String(40), sa.ForeignKey("outbox_events.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("event_id", sa.String(40), sa.ForeignKey("outbox_events.id", ondelete="CASCADE"), nullable=False),
         sa.Column(
             "channel_id",
             sa.String(40),
@@ -272,9 +264,7 @@ def upgrade() -> None:
 
     op.create_table(
         "audit_log",
-        sa.Column(
-            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False
-        ),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
         sa.Column("at", TZ, nullable=False),
         sa.Column("actor", sa.String(64), nullable=False),
         sa.Column("action", sa.String(64), nullable=False),

@@ -41,9 +41,7 @@ def upgrade() -> None:
     op.create_table(
         "scheme_subscribers",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column(
-            "scheme_id", sa.String(40), sa.ForeignKey("schemes.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("scheme_id", sa.String(40), sa.ForeignKey("schemes.id", ondelete="CASCADE"), nullable=False),
         sa.Column("kind", sa.String(8), nullable=False),
         sa.Column("subscriber", sa.String(64), nullable=False),
         sa.Column("quiet_start", sa.String(5), nullable=True),
@@ -54,9 +52,7 @@ def upgrade() -> None:
     op.create_table(
         "scheme_matches",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column(
-            "scheme_id", sa.String(40), sa.ForeignKey("schemes.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("scheme_id", sa.String(40), sa.ForeignKey("schemes.id", ondelete="CASCADE"), nullable=False),
         sa.Column("post_id", sa.String(200), nullable=False),
         sa.Column("scheme_version", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.String(100), nullable=False),
@@ -75,9 +71,7 @@ def upgrade() -> None:
         "scheme_alerts",
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column("key", sa.String(200), nullable=False, unique=True),
-        sa.Column(
-            "scheme_id", sa.String(40), sa.ForeignKey("schemes.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("scheme_id", sa.String(40), sa.ForeignKey("schemes.id", ondelete="CASCADE"), nullable=False),
         sa.Column("mode", sa.String(16), nullable=False),
         sa.Column("subscriber_kind", sa.String(8), nullable=False),
         sa.Column("subscriber", sa.String(64), nullable=False),
