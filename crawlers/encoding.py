@@ -1,7 +1,9 @@
 """Bytes to text for Chinese pages, without mojibake.
 
 Chinese sites declare `gb2312` or `gbk` but write characters outside those sets, so GB declarations
-are decoded as GB18030 (a superset). Some pages declare a GB charset but are really UTF-8 (a
+are decoded as GB18030 (a superset); Big5 declarations likewise as CP950 (Big5 with Microsoft's
+additions) or, failing that, Big5-HKSCS (Hong Kong's). Undeclared bytes that are not UTF-8 often
+decode cleanly both as GB18030 and as Big5: the candidate whose text is more coherent wins. Some pages declare a GB charset but are really UTF-8 (a
 template copied from an older site): when the declared charset fails or the bytes are valid UTF-8
 full of multi-byte sequences, trust the bytes and say so (`charset_mismatch`), so the crawl report
 shows the lie while the text stays right.
@@ -27,6 +29,9 @@ _GB_FAMILY = {
     "csgb2312",
     "hz-gb-2312",
 }
+_BIG5_FAMILY = {"big5", "big5-tw", "csbig5", "x-x-big5", "cp950", "ms950", "big5hkscs", "big5-hkscs"}
+#: Codecs tried in order for a Big5 declaration: supersets first, the declared name last.
+_BIG5_CODECS = ("cp950", "big5hkscs")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
@@ -57,10 +62,14 @@ def normalise_charset(name: str | None) -> str | None:
     lowered = name.strip().strip("\"'").lower()
     if lowered in _GB_FAMILY:
         return "gb18030"
+    if lowered in _BIG5_FAMILY:
+        return "big5"
     try:
         codec = codecs.lookup(lowered).name
     except LookupError:
         return None
+    if codec in ("big5", "cp950", "big5hkscs"):
+        return "big5"
     return "gb18030" if codec in ("gb2312", "gbk", "gb18030") else codec
 
 
@@ -85,6 +94,11 @@ def declared_charset(body: bytes, content_type: bytes | str | None = None) -> st
 
 
 def _strict(body: bytes, codec: str) -> str | None:
+    if codec == "big5":
+        for superset in _BIG5_CODECS:
+            if (text := _strict(body, superset)) is not None:
+                return text
+        return None
     try:
         return body.decode(codec)
     except (UnicodeDecodeError, LookupError):
@@ -120,10 +134,20 @@ def decode_page(body: bytes, content_type: bytes | str | None = None) -> Decoded
     if (damaged_utf8 := _mostly(body, "utf-8")) is not None:
         # A few broken sequences (a truncated page) in otherwise good UTF-8.
         return DecodedPage(damaged_utf8, "utf-8", raw_declared)
-    # Declared UTF-8 (or nothing) but not UTF-8: Chinese sites' usual other charset is GB18030.
-    if (gb_text := _mostly(body, "gb18030")) is not None:
-        return DecodedPage(gb_text, "gb18030", raw_declared, charset_mismatch=raw_declared is not None)
-    return _guess(body, raw_declared, mismatch=raw_declared is not None)
+    # Declared UTF-8 (or nothing) but not UTF-8: Chinese sites' usual other charsets are GB18030 and Big5.
+    mismatch = raw_declared is not None
+    gb_text = _mostly(body, "gb18030")
+    if gb_text is not None and (big5_text := _strict(body, "big5")) is not None and _big5_reads_better(body):
+        return DecodedPage(big5_text, "big5", raw_declared, charset_mismatch=mismatch)
+    if gb_text is not None:
+        return DecodedPage(gb_text, "gb18030", raw_declared, charset_mismatch=mismatch)
+    return _guess(body, raw_declared, mismatch=mismatch)
+
+
+def _big5_reads_better(body: bytes) -> bool:
+    """Bytes valid both as GB18030 and as Big5: the statistically more coherent reading."""
+    best = from_bytes(body, cp_isolation=["gb18030", "big5"]).best()
+    return best is not None and normalise_charset(best.encoding) == "big5"
 
 
 def _mostly(body: bytes, codec: str) -> str | None:
@@ -132,7 +156,7 @@ def _mostly(body: bytes, codec: str) -> str | None:
     if strict is not None:
         return strict
     try:
-        text = body.decode(codec, errors="replace")
+        text = body.decode(_BIG5_CODECS[-1] if codec == "big5" else codec, errors="replace")
     except LookupError:
         return None
     non_ascii = sum(1 for char in text if ord(char) >= 0x80)
@@ -147,4 +171,5 @@ def _guess(body: bytes, raw_declared: str | None, *, mismatch: bool) -> DecodedP
         return DecodedPage(text, codec, raw_declared, charset_mismatch=mismatch)
     # Nothing decodes cleanly: keep what is readable and mark the rest, never guess characters.
     fallback = normalise_charset(raw_declared) or "utf-8"
-    return DecodedPage(body.decode(fallback, errors="replace"), fallback, raw_declared, charset_mismatch=True)
+    codec = _BIG5_CODECS[-1] if fallback == "big5" else fallback
+    return DecodedPage(body.decode(codec, errors="replace"), fallback, raw_declared, charset_mismatch=True)

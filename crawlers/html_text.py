@@ -17,6 +17,8 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 _SKIP_CLASSES = frozenset({"pstatus", "jammer"})
 _SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# Characters XML (and so lxml) refuses; real feeds and pages carry stray ones (a pasted ^H, a NUL).
+_NOT_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _skipped(element: _Element) -> bool:
@@ -71,11 +73,13 @@ def fragment_text(fragment: str) -> str:
     """The readable text of an HTML fragment such as a weibo's `text` field."""
     if not fragment or not fragment.strip():
         return ""
-    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    # Wrapped by hand: lxml's create_parent assigns leading text through its API, which refuses the
+    # control characters its own parser can produce from malformed input.
+    root = lxml_html.fragment_fromstring(f"<div>{_NOT_XML_CHARS.sub('', fragment)}</div>")
     return element_text(root)
 
 
 def tidy_text(text: str) -> str:
     """Collapse runs of spaces, trim every line, keep at most one blank line between paragraphs."""
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    lines = [_SPACES.sub(" ", line).strip() for line in _NOT_XML_CHARS.sub("", text).split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

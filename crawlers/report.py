@@ -14,7 +14,14 @@ Error kinds:
 (declared charset contradicted by the bytes; the page is still read), `empty` (empty or invalid
 JSON), `parse` (a page or record the parser could not read), `robots_denied` (robots.txt forbids
 the page), `state` (damaged state file, rebuilt by a full crawl), `budget` (`max_pages` reached; the
-rest is fetched next pass).
+rest is fetched next pass), `truncated` (a page cut short: the connection dropped, or the HTML stops
+before its end), `too_large` (over `DOWNLOAD_MAXSIZE`), `offsite` (a link or redirect to another
+domain, not followed), `trap` (a pagination loop, endless pagination or a calendar trap, not
+followed).
+
+Beside the report, `<source_id>.health.json` holds what source health needs and `CrawlReport` does
+not carry: the spider kind, the exact count of errors by kind (the report lists at most
+`MAX_ERRORS_PER_KIND` of each), pages that failed to parse, and the duration (`crawlers.health`).
 """
 
 from __future__ import annotations
@@ -45,11 +52,24 @@ page_parsed = object()
 #: At most this many errors of one kind are kept verbatim; the rest are counted in one summary entry.
 MAX_ERRORS_PER_KIND = 50
 #: Kinds that do not make a crawl unsuccessful by themselves.
-NON_FATAL_KINDS = frozenset({"charset_mismatch", "state", "budget"})
+NON_FATAL_KINDS = frozenset({"charset_mismatch", "state", "budget", "trap"})
+#: Kinds that mean a fetched page could not be read: the parse-failure rate's numerator.
+PARSE_FAILURE_KINDS = frozenset({"bad_html", "parse", "empty", "truncated"})
 
 
 def report_path(data_dir: Path, pass_id: str, source_id: str) -> Path:
     return data_dir / "reports" / pass_id / f"{source_id}.json"
+
+
+def health_path(data_dir: Path, pass_id: str, source_id: str) -> Path:
+    return data_dir / "reports" / pass_id / f"{source_id}.health.json"
+
+
+def _write_atomically(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _failure_name(failure: Failure) -> str:
@@ -64,6 +84,9 @@ class CrawlReportExtension:
         self.data_dir = data_dir
         self.report: CrawlReport | None = None
         self._error_counts: dict[str, int] = {}
+        # Pages with a parse problem (a page may report several records): the failure rate's numerator.
+        self._failed_pages: set[str] = set()
+        self._spider_kind = ""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlReportExtension:
@@ -83,6 +106,7 @@ class CrawlReportExtension:
         return extension
 
     def spider_opened(self, spider: Spider) -> None:
+        self._spider_kind = spider.name
         self.report = CrawlReport(
             source_id=str(getattr(spider, "source_id", spider.name)),
             pass_id=str(getattr(spider, "pass_id", "adhoc")),
@@ -124,6 +148,8 @@ class CrawlReportExtension:
             return
         seen = self._error_counts.get(error.kind, 0) + 1
         self._error_counts[error.kind] = seen
+        if error.kind in PARSE_FAILURE_KINDS:
+            self._failed_pages.add(error.url or f"#{seen}")
         if seen <= MAX_ERRORS_PER_KIND:
             self.report.errors.append(error)
         logger.info("event=source_error kind=%s url=%s message=%s", error.kind, error.url, error.message)
@@ -150,11 +176,22 @@ class CrawlReportExtension:
         # No page could be read (all failed, or all were garbage): the source is down or broken.
         if report.pages == 0 and (fatal or report.requests == 0):
             report.ok = False
-        path = report_path(self.data_dir, report.pass_id, report.source_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        self._error_counts.setdefault("timeout", 0)
+        if reason == "closespider_timeout":
+            self._error_counts["timeout"] += 1
+        errors_by_kind = {kind: count for kind, count in sorted(self._error_counts.items()) if count}
+        duration = (report.finished_at - report.started_at).total_seconds()
+        # Health first: the runner treats the report's arrival as the crawl's end.
+        _write_atomically(
+            health_path(self.data_dir, report.pass_id, report.source_id),
+            {
+                "kind": self._spider_kind,
+                "errors_by_kind": errors_by_kind,
+                "parse_failures": len(self._failed_pages),
+                "duration_s": round(duration, 3),
+            },
+        )
+        _write_atomically(report_path(self.data_dir, report.pass_id, report.source_id), report.model_dump(mode="json"))
         logger.info(
             "event=crawl_report source_id=%s pass_id=%s ok=%s requests=%d pages=%d items=%d new_items=%d errors=%d",
             report.source_id,

@@ -133,7 +133,7 @@ def run_crawl(
         pass_id=pass_id,
         data_dir=data_dir,
         sources_file=sources_file,
-        settings={**time_limits(timeout_s, now=time.time()), **(settings or {})},
+        settings={**time_limits(timeout_s, now=time.time()), **source.scrapy_settings(), **(settings or {})},
     )
     env = dict(os.environ)
     env["SCRAPY_SETTINGS_MODULE"] = "crawlers.settings"

@@ -65,10 +65,15 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_BACKOFF_BASE = 0.5
 #: Longest wait before a retry, seconds (our setting).
 RETRY_BACKOFF_MAX = 30.0
+#: Longest `Retry-After` (429/503) worth waiting for within a pass, seconds; longer: retried next pass (our setting).
+RETRY_AFTER_MAX = 120.0
 DOWNLOADER_MIDDLEWARES = {
     # Drops queued requests once the pass is out of time (PATROL_DEADLINE_AT), before robots.txt is asked.
     "crawlers.deadline.DeadlineMiddleware": 50,
-    # Our retry waits before retrying; it takes the built-in one's place (priority 550).
+    # Scrapy's offsite filter lets dont_filter requests and their redirects go anywhere; ours checks all.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawlers.middlewares.StrictOffsiteMiddleware": 60,
+    # Our retry waits before retrying and honours Retry-After; it takes the built-in one's place (550).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
 }
@@ -107,3 +112,13 @@ PATROL_DEADLINE_AT = 0
 PATROL_BATCH_MAX_ITEMS = 5000
 #: Weibo: most comment pages fetched per weibo per pass (comments are newest first).
 PATROL_WEIBO_MAX_COMMENT_PAGES = 5
+#: Tieba: most in-floor reply (楼中楼) pages fetched per floor per pass.
+PATROL_TIEBA_MAX_REPLY_PAGES = 3
+#: Traps: most pages one chain of "next page" links may run to in a pass.
+PATROL_MAX_PAGINATION = 500
+#: Traps: calendar pages dated further back than this many days are not followed.
+PATROL_CALENDAR_HORIZON_DAYS = 3650
+#: Traps: most distinct dates followed per URL shape in a pass (a "next day" link followed day after day).
+PATROL_CALENDAR_MAX_DATES = 60
+#: Articles: most article links followed per start page per pass (newest links come first on list pages).
+PATROL_ARTICLE_MAX_LINKS = 200

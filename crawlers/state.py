@@ -9,10 +9,16 @@ so a crash can lose at most work that is redone next pass, never posts.
   changed one is fetched from the page of its first new floor.
 - Weibo: per container, the highest mid landed (a high-water mark); per weibo, the highest comment
   id landed and the comment count then.
+- Tieba and profile forums: per thread, like Discuz (reply count or last-post time, pages, floors).
+- Feeds: per feed URL, the validators for a conditional GET (`ETag`, `Last-Modified`), the newest
+  entry time landed (a high-water mark) and the keys of the entries landed recently.
+- Articles: the URLs already landed (a hash each, with when), so a list page costs one request and
+  only new article links are followed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -30,6 +36,10 @@ STATE_VERSION = 1
 #: Threads kept in state; the least recently active are forgotten first (re-crawled if they revive).
 MAX_THREADS = 50_000
 MAX_COMMENT_MARKS = 5_000
+#: Entry keys remembered per feed: more than any feed shows at once, so a seen entry is never new again.
+MAX_FEED_KEYS = 1_000
+#: Article URLs remembered per source; the oldest are forgotten first.
+MAX_SEEN_URLS = 50_000
 
 
 class ThreadState(BaseModel):
@@ -49,6 +59,29 @@ class CommentMark(BaseModel):
     count: int = Field(0, ge=0, description="comments_count the weibo showed then")
 
 
+class FeedState(BaseModel):
+    etag: str | None = None
+    last_modified: str | None = None
+    latest_at: AwareDatetime | None = Field(None, description="newest entry time landed (high-water mark)")
+    keys: list[str] = Field(default_factory=list, description="entry keys landed, newest last")
+
+    def merged(self, newer: FeedState) -> FeedState:
+        """This mark advanced by a later pass's: keys united (bounded), the later validators."""
+        keys = list(dict.fromkeys([*self.keys, *newer.keys]))[-MAX_FEED_KEYS:]
+        times = [t for t in (self.latest_at, newer.latest_at) if t is not None]
+        return FeedState(
+            etag=newer.etag,
+            last_modified=newer.last_modified,
+            latest_at=max(times) if times else None,
+            keys=keys,
+        )
+
+
+def url_key(url: str) -> str:
+    """A short stable key for a URL in state (the URL itself may be long)."""
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()[:16]
+
+
 class SourceState(BaseModel):
     version: int = STATE_VERSION
     source_id: str
@@ -56,6 +89,8 @@ class SourceState(BaseModel):
     threads: dict[str, ThreadState] = Field(default_factory=dict)
     containers: dict[str, ContainerState] = Field(default_factory=dict)
     comments: dict[str, CommentMark] = Field(default_factory=dict)
+    feeds: dict[str, FeedState] = Field(default_factory=dict)
+    seen_urls: dict[str, AwareDatetime] = Field(default_factory=dict, description="url_key -> first landed")
 
     def prune(self) -> None:
         """Bound the file: forget the least recently active threads and the oldest comment marks."""
@@ -66,6 +101,9 @@ class SourceState(BaseModel):
         if len(self.comments) > MAX_COMMENT_MARKS:
             ranked_marks = sorted(self.comments.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)
             self.comments = dict(ranked_marks[-MAX_COMMENT_MARKS:])
+        if len(self.seen_urls) > MAX_SEEN_URLS:
+            ranked_urls = sorted(self.seen_urls.items(), key=lambda kv: kv[1])
+            self.seen_urls = dict(ranked_urls[-MAX_SEEN_URLS:])
 
 
 class StateUpdate(BaseModel):
@@ -78,6 +116,8 @@ class StateUpdate(BaseModel):
     thread: tuple[str, ThreadState] | None = None
     container: tuple[str, ContainerState] | None = None
     comment: tuple[str, CommentMark] | None = None
+    feed: tuple[str, FeedState] | None = None
+    seen_urls: list[str] = Field(default_factory=list, description="article URLs landed")
 
     def apply_to(self, state: SourceState) -> None:
         if self.thread is not None:
@@ -92,6 +132,14 @@ class StateUpdate(BaseModel):
             current_mark = state.comments.get(key)
             if current_mark is None or mark.max_id >= current_mark.max_id:
                 state.comments[key] = mark
+        if self.feed is not None:
+            url, feed = self.feed
+            known = state.feeds.get(url)
+            state.feeds[url] = feed if known is None else known.merged(feed)
+        if self.seen_urls:
+            now = utcnow()
+            for url in self.seen_urls:
+                state.seen_urls.setdefault(url_key(url), now)
 
 
 def state_path(data_dir: Path, source_id: str) -> Path:

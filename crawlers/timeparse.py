@@ -3,6 +3,11 @@
 Forums and weibo print times in Asia/Shanghai and, for recent posts, relative to the moment the page
 was rendered (`3 小时前`, `昨天 21:05`, `刚刚`). A relative time means nothing without that moment, so
 every parse takes `now`: the response time (the server's `Date` header when it has one).
+
+Also understood: full and partial dates (`2019-9-5`, `2019年09月05日 10:20`, `11-27`, `2020-05`),
+ISO 8601, RFC 822 (`Tue, 27 Dec 2005 13:08:54 +0900`, feeds and HTTP), Unix epochs in seconds or
+milliseconds (`1567584000`, APIs and `data-time` attributes) and a 12-hour clock (`7:03 pm`,
+`下午 3:20`). A time without a zone is Asia/Shanghai's.
 """
 
 from __future__ import annotations
@@ -27,6 +32,15 @@ _CLOCK_ONLY = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 # m.weibo.cn's other style: "Sat Jun 14 10:20:01 +0800 2019".
 _WEIBO_API = re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} \d{1,2} \d{2}:\d{2}:\d{2} [+-]\d{4} \d{4}$")
 _DAYS_BACK = {"今天": 0, "昨天": 1, "前天": 2}
+_EPOCH = re.compile(r"^(\d{10}|\d{13})(?:\.\d+)?$")
+_YEAR_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+# "Tue, 27 Dec 2005 13:08:54 +0900", "27 Dec 2005 13:08 GMT": a day-month-name-year shape.
+_RFC822 = re.compile(r"^(?:[A-Za-z]{3},?\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
+# A 12-hour clock: "2019-09-05 下午 3:20", "05/20 7:03 am", "下午3:20".
+_MERIDIEM = re.compile(r"^(.*?)\s*(上午|下午|晚上|凌晨|中午|am|pm|a\.m\.|p\.m\.)\s*(\d{1,2}:\d{2}(?::\d{2})?)\s*$"
+                       r"|^(.*?)\s*(\d{1,2}:\d{2}(?::\d{2})?)\s*(am|pm|a\.m\.|p\.m\.)$", re.IGNORECASE)
+_AFTERNOON = {"下午", "晚上", "pm", "p.m."}
+_SLASH_MONTH_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})$")
 
 
 class SiteTimeError(ValueError):
@@ -70,6 +84,32 @@ def parse_site_time(text: str, *, now: datetime, tz: tzinfo = SITE_TZ) -> dateti
     return parsed.astimezone(UTC)
 
 
+def parse_epoch(value: float | int | str) -> datetime:
+    """A Unix time in seconds or milliseconds (13 digits) as aware UTC."""
+    number = float(value)
+    if number > 1e11:  # milliseconds: 1e11 seconds is the year 5138
+        number /= 1000
+    return datetime.fromtimestamp(number, UTC)
+
+
+def _twelve_hour(cleaned: str) -> tuple[str, int, int, int] | None:
+    """(the date part, hour, minute, second) of a 12-hour time, or None."""
+    match = _MERIDIEM.match(cleaned)
+    if not match:
+        return None
+    if match.group(2) is not None:
+        date_part, meridiem, clock = match.group(1), match.group(2), match.group(3)
+    else:
+        date_part, clock, meridiem = match.group(4), match.group(5), match.group(6)
+    pieces = [int(piece) for piece in clock.split(":")]
+    hour, minute, second = pieces[0], pieces[1], pieces[2] if len(pieces) > 2 else 0
+    if not 1 <= hour <= 12 and not (hour == 0 and meridiem.lower() in ("am", "a.m.", "凌晨")):
+        return None
+    afternoon = meridiem.lower() in _AFTERNOON or (meridiem == "中午" and hour < 11)
+    hour = hour % 12 + (12 if afternoon else 0)
+    return date_part.strip(), hour, minute, second
+
+
 def _parse_cleaned(cleaned: str, *, now: datetime, local_now: datetime, tz: tzinfo) -> datetime | None:
     if cleaned in ("刚刚", "刚才", "just now"):
         return now
@@ -94,11 +134,41 @@ def _parse_cleaned(cleaned: str, *, now: datetime, local_now: datetime, tz: tzin
         return _local(local_now.date(), int(match.group(1)), int(match.group(2)), _int(match.group(3)), tz)
     if _WEIBO_API.match(cleaned):
         return datetime.strptime(cleaned, "%a %b %d %H:%M:%S %z %Y")
+    if _EPOCH.match(cleaned):
+        return parse_epoch(cleaned)
+    if match := _YEAR_MONTH.match(cleaned):
+        return datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=tz)
+    if _RFC822.match(cleaned):
+        return _rfc822(cleaned, tz)
+    if (twelve := _twelve_hour(cleaned)) is not None:
+        return _with_clock(twelve, now=now, local_now=local_now, tz=tz)
     try:
         iso = datetime.fromisoformat(cleaned)
     except ValueError:
         return None
     return iso if iso.tzinfo is not None else iso.replace(tzinfo=tz)
+
+
+def _rfc822(cleaned: str, tz: tzinfo) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(cleaned)
+    except (TypeError, ValueError, IndexError):
+        return None
+    # "-0000" means "zone unknown" in RFC 2822; a Chinese site's unknown zone is its own.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+
+
+def _with_clock(twelve: tuple[str, int, int, int], *, now: datetime, local_now: datetime, tz: tzinfo) -> datetime | None:
+    date_part, hour, minute, second = twelve
+    clock = f"{hour:02d}:{minute:02d}:{second:02d}"
+    if not date_part:
+        return _parse_cleaned(clock, now=now, local_now=local_now, tz=tz)
+    if match := _SLASH_MONTH_DAY.match(date_part):  # US order in English feeds: "05/20 7:03 am"
+        date_part = f"{match.group(1)}-{match.group(2)}"
+    combined = f"{date_part} {clock}"
+    if _MERIDIEM.match(combined):  # two meridiems: nonsense, not a loop
+        return None
+    return _parse_cleaned(combined, now=now, local_now=local_now, tz=tz)
 
 
 def _month_day(match: re.Match[str], *, local_now: datetime, tz: tzinfo) -> datetime:

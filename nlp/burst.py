@@ -8,8 +8,10 @@ the 14 days before that), so a burst is never diluted by its own posts.
 The baseline gives the expected volume of the recent window (`baseline_count * recent / baseline`).
 A series is rising when the recent count is at least `min_count`, at least `min_ratio` times the
 expected count (smoothed by +1 on both sides, so a topic new this hour with 5 posts has ratio 6,
-not infinity) and unlikely under a Poisson process at the baseline rate (`p_value` <= `max_p`).
-The Poisson test keeps a topic going from 1 to 3 posts from outranking one going from 40 to 120.
+not infinity) and unlikely under a Poisson process at the baseline rate (`p_value` <= `max_p`; the
+rate counts one baseline post more than seen, so a topic without history is not certain to burst).
+Rising topics are ranked by that p-value, so a topic going from 40 to 120 posts comes before one
+going from 1 to 3, whose ratio is higher.
 
 Every function takes `now` explicitly: the caller's clock decides (tests inject one), nothing here
 reads the system time.
@@ -132,9 +134,13 @@ def poisson_tail(observed: int, expected: float) -> float:
 def detect(counts: Mapping[int, int], now: datetime, window: BurstWindow) -> Burst:
     """The recent volume of one series against its baseline, in one window."""
     recent, baseline = window_counts(counts, now, window)
-    expected = baseline * (_buckets(window.recent) / _buckets(window.baseline))
+    share = _buckets(window.recent) / _buckets(window.baseline)
+    expected = baseline * share
     ratio = (recent + 1) / (expected + 1)
-    return Burst(window.name, recent, baseline, round(expected, 3), round(ratio, 3), poisson_tail(recent, expected))
+    # The test assumes one more baseline post than seen: a topic without history then gets a small
+    # expected volume instead of zero (where any count would have p = 0 and outrank every real rise).
+    p_value = poisson_tail(recent, (baseline + 1) * share)
+    return Burst(window.name, recent, baseline, round(expected, 3), round(ratio, 3), p_value)
 
 
 def prune(counts: dict[int, int], now: datetime, keep: timedelta = HISTORY) -> None:

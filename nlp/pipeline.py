@@ -1,9 +1,12 @@
 """The NLP stage: small components composed into one pipeline, like a spaCy `Language`.
 
 normalise -> segment -> keywords -> lexicon risk -> places and jurisdiction -> sentiment ->
-SimHash, then (when a trained `RiskScorer` is given) one model call for the whole batch, combined
-with the lexicon per `resources/combination.yaml`. Every component loads its dictionary or model
-on first use and keeps it, so building a pipeline is cheap and a process loads each file once.
+near-duplicate fingerprint, then (when a trained `RiskScorer` is given) one model call for the
+whole batch, combined with the lexicon per `resources/combination.yaml`. A trained
+`SentimentModel` (`nlp.model.sentiment.SentimentScorer`, from `<data_dir>/models/sentiment`) is
+called once per batch the same way and replaces the lexicon sentiment; without one the lexicon
+scores sentiment. Every component loads its dictionary or model on first use and keeps it, so
+building a pipeline is cheap and a process loads each file once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from nlp.keywords import KeywordExtractor
 from nlp.lexicon import LexiconResult, LexiconScorer
@@ -21,7 +25,7 @@ from nlp.normalize import DEFAULT_VARIANTS_FILE, NormalizedText, Normalizer
 from nlp.places import PlaceTagger
 from nlp.scorers import DEFAULT_COMBINATION_FILE, CombinationFile, RiskScorer, clean_model_scores
 from nlp.segment import RjiebaSegmenter, Segmenter, Token
-from nlp.sentiment import DEFAULT_SENTIMENT_FILE, LexiconSentiment
+from nlp.sentiment import DEFAULT_SENTIMENT_FILE, LexiconSentiment, Sentiment
 from nlp.simhash import simhash_many
 from patrol.config import Settings
 from patrol.datafiles import load_yaml_model
@@ -30,6 +34,18 @@ from patrol.schema import LIFE_SAFETY_CATEGORIES, RISK_CATEGORIES, Analysis, Evi
 log = logging.getLogger("nlp.pipeline")
 
 _HAS_WORD_CHAR = re.compile(r"\w")
+
+
+@runtime_checkable
+class SentimentModel(Protocol):
+    """A trained sentiment scorer: one score in -1..1 per text, and the label a score gets."""
+
+    name: str
+    version: str
+
+    def score(self, texts: Sequence[str]) -> list[float]: ...
+
+    def label(self, score: float) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +75,7 @@ class NlpPipeline:
         sentiment: LexiconSentiment,
         combination_file: Path = DEFAULT_COMBINATION_FILE,
         risk_scorer: RiskScorer | None = None,
+        sentiment_scorer: SentimentModel | None = None,
     ) -> None:
         self.normalizer = normalizer
         self.segmenter = segmenter
@@ -68,10 +85,18 @@ class NlpPipeline:
         self.sentiment = sentiment
         self.combination_file = combination_file
         self.risk_scorer = risk_scorer
+        self.sentiment_scorer = sentiment_scorer
         self._combination: CombinationFile | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, risk_scorer: RiskScorer | None = None) -> NlpPipeline:
+    def from_settings(
+        cls,
+        settings: Settings,
+        risk_scorer: RiskScorer | None = None,
+        sentiment_scorer: SentimentModel | None = None,
+    ) -> NlpPipeline:
+        """The pipeline over the settings' data files; pass the trained models to use, if any
+        (`nlp.model.scorer.load_default_risk_scorer`, `nlp.model.sentiment.load_default_sentiment_scorer`)."""
         normalizer = Normalizer(DEFAULT_VARIANTS_FILE)
         places = PlaceTagger(settings.gazetteer_file, normalizer)
         return cls(
@@ -84,6 +109,7 @@ class NlpPipeline:
             places=places,
             sentiment=LexiconSentiment(DEFAULT_SENTIMENT_FILE),
             risk_scorer=risk_scorer,
+            sentiment_scorer=sentiment_scorer,
         )
 
     @property
@@ -91,6 +117,13 @@ class NlpPipeline:
         if self._combination is None:
             self._combination = load_yaml_model(self.combination_file, CombinationFile)
         return self._combination
+
+    @property
+    def sentiment_name(self) -> str:
+        """Which sentiment scorer and version label the posts."""
+        if self.sentiment_scorer is None:
+            return "lexicon_sentiment"
+        return f"{self.sentiment_scorer.name}:{self.sentiment_scorer.version}"
 
     @property
     def scorer_name(self) -> str:
@@ -127,12 +160,13 @@ class NlpPipeline:
         # The model gets the original text: it applies its own training-time normalisation
         # (nlp.model.text.model_text) and must see exactly what it saw in training.
         model_scores = self._model_scores([text for _, text, _ in items])
+        model_sentiments = self._model_sentiments([text for _, text, _ in items])
         fingerprints = simhash_many([r.normalized.text for r in reads])
         analyses: list[Analysis] = []
         for index, ((post_id, text, hint), read) in enumerate(zip(items, reads, strict=True)):
             risk_scores, evidence = self._risk(read.lexicon, model_scores[index] if model_scores else None, text)
-            places = self.places.tag(read.normalized, read.tokens)
-            sentiment = self.sentiment.score(read.words)
+            places = self.places.tag(read.normalized, read.tokens, hint)
+            sentiment = model_sentiments[index] if model_sentiments else self.sentiment.score(read.words)
             analyses.append(
                 Analysis(
                     post_id=post_id,
@@ -153,7 +187,12 @@ class NlpPipeline:
             )
         log.debug(
             "analysed batch",
-            extra={"posts": len(items), "seconds": round(time.perf_counter() - started, 3), "scorer": self.scorer_name},
+            extra={
+                "posts": len(items),
+                "seconds": round(time.perf_counter() - started, 3),
+                "scorer": self.scorer_name,
+                "sentiment": self.sentiment_name,
+            },
         )
         return analyses
 
@@ -167,6 +206,23 @@ class NlpPipeline:
                 "it must return one dict of category scores per text, in order"
             )
         return [clean_model_scores(scores, self.risk_scorer.name) for scores in raw]
+
+    def _model_sentiments(self, texts: list[str]) -> list[Sentiment] | None:
+        if self.sentiment_scorer is None or not texts:
+            return None
+        model = self.sentiment_scorer
+        raw = model.score(texts)
+        if len(raw) != len(texts):
+            raise ValueError(
+                f"sentiment scorer {model.name!r} returned {len(raw)} scores for {len(texts)} texts; "
+                "it must return one score in -1..1 per text, in order"
+            )
+        results = []
+        for value in raw:
+            if not -1.0 <= value <= 1.0:
+                raise ValueError(f"sentiment scorer {model.name!r} returned {value}; scores must be in -1..1")
+            results.append(Sentiment(round(float(value), 4), model.label(value)))
+        return results
 
     def _risk(
         self, lexicon: LexiconResult, model: dict[str, float] | None, original_text: str

@@ -9,6 +9,11 @@ Jurisdiction: the unit of the most specific place named (landmark > community > 
 district). When places of that level belong to different units, the post's `jurisdiction_hint`
 (a unit id, a unit name or a place name) decides; otherwise the first mention does. A post that
 names no place falls back to the hint when the hint names a known unit.
+
+A name may belong to several places (two 万达广场 in two districts). Such a mention becomes the
+place that the rest of the post agrees with (another place it names lies in the same district or
+under the same unit: 南岗区的万达广场), else the one inside the hinted unit, else the one defined
+first in the gazetteer.
 """
 
 from __future__ import annotations
@@ -94,22 +99,24 @@ class _Tables:
     def __init__(self, gazetteer: GazetteerFile, normalizer: Normalizer) -> None:
         self.gazetteer = gazetteer
         self.units = {u.id: u for u in gazetteer.units}
-        self.entries: dict[str, _Entry] = {}
+        # Every place a name or alias may mean, in gazetteer order (the first is the default).
+        self.entries: dict[str, list[_Entry]] = {}
         for place in gazetteer.places:
             for surface in (place.name, *place.aliases):
                 key = normalizer(surface).text
-                # First definition wins: a later alias cannot steal a name already given.
-                self.entries.setdefault(key, _Entry(place, key))
+                senses = self.entries.setdefault(key, [])
+                if all(entry.place is not place for entry in senses):
+                    senses.append(_Entry(place, key))
         self.automaton: Any = ahocorasick.Automaton()
-        for key, entry in self.entries.items():
-            self.automaton.add_word(key, entry)
+        for key, senses in self.entries.items():
+            self.automaton.add_word(key, (key, tuple(senses)))
         self.automaton.make_automaton()
         self.hint_units: dict[str, str] = {}
         for unit in gazetteer.units:
             self.hint_units.setdefault(unit.id, unit.id)
             self.hint_units.setdefault(normalizer(unit.name).text, unit.id)
-        for key, entry in self.entries.items():
-            self.hint_units.setdefault(key, entry.place.unit)
+        for key, senses in self.entries.items():
+            self.hint_units.setdefault(key, senses[0].place.unit)
 
     def ancestors(self, unit_id: str) -> list[str]:
         chain: list[str] = []
@@ -141,35 +148,62 @@ class PlaceTagger:
         """Every normalised name and alias, for the segmenter's user words."""
         return list(self.tables.entries)
 
-    def tag(self, normalized: NormalizedText, tokens: Sequence[Token]) -> list[PlaceTag]:
+    def tag(self, normalized: NormalizedText, tokens: Sequence[Token], hint: str | None = None) -> list[PlaceTag]:
+        """Places named in the text, in order; `hint` (the source's jurisdiction) resolves a name
+        that several places share when the post itself does not."""
         tables = self.tables
-        candidates: list[tuple[int, int, _Entry]] = []
-        for last, entry in tables.automaton.iter(normalized.text):
-            candidates.append((last + 1 - len(entry.surface), last + 1, entry))
+        candidates: list[tuple[int, int, tuple[_Entry, ...]]] = []
+        for last, (surface, senses) in tables.automaton.iter(normalized.text):
+            candidates.append((last + 1 - len(surface), last + 1, senses))
         if not candidates:
             return []
         candidates.sort(key=lambda c: (c[0], c[0] - c[1]))  # leftmost, then longest
         token_starts = {token_start for _, token_start, _ in tokens}
         token_ends = {token_end for _, _, token_end in tokens}
-        tags: list[PlaceTag] = []
+        found: list[tuple[int, int, tuple[_Entry, ...]]] = []
         taken_until = 0
-        for start, end, entry in candidates:
+        for start, end, senses in candidates:
             if start < taken_until:
                 continue
             if end - start <= _SHORT_NAME and (start not in token_starts or end not in token_ends):
                 continue
+            found.append((start, end, senses))
+            taken_until = end
+        context = [senses[0].place for _, _, senses in found if len(senses) == 1]
+        tags: list[PlaceTag] = []
+        for start, end, senses in found:
+            place = senses[0].place if len(senses) == 1 else self._resolve(senses, context, hint)
             original_start, original_end = normalized.to_original(start, end)
             tags.append(
-                PlaceTag(
-                    name=entry.place.name,
-                    level=entry.place.level,
-                    unit=entry.place.unit,
-                    start=original_start,
-                    end=original_end,
-                )
+                PlaceTag(name=place.name, level=place.level, unit=place.unit, start=original_start, end=original_end)
             )
-            taken_until = end
         return tags
+
+    def _resolve(
+        self, senses: Sequence[_Entry], context: Sequence[GazetteerPlace], hint: str | None
+    ) -> GazetteerPlace:
+        """Which of the places sharing a name the post means (see the module docstring)."""
+        tables = self.tables
+
+        def related(a: str, b: str) -> bool:
+            return a in tables.ancestors(b) or b in tables.ancestors(a)
+
+        def district_of(place: GazetteerPlace) -> str | None:
+            return place.name if place.level == "district" else place.district
+
+        def agrees(place: GazetteerPlace, other: GazetteerPlace) -> bool:
+            district = district_of(place)
+            return (district is not None and district == district_of(other)) or related(place.unit, other.unit)
+
+        for entry in senses:
+            if any(agrees(entry.place, other) for other in context):
+                return entry.place
+        hint_unit = self.resolve_hint(hint)
+        if hint_unit is not None:
+            for entry in senses:
+                if related(entry.place.unit, hint_unit):
+                    return entry.place
+        return senses[0].place
 
     def resolve_hint(self, hint: str | None) -> str | None:
         """The unit a jurisdiction hint names (a unit id, a unit name or a place name), if any."""

@@ -17,6 +17,7 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadFailedError,
     DownloadTimeoutError,
@@ -37,11 +38,12 @@ from twisted.python.failure import Failure
 
 from crawlers.deadline import PassDeadline, PassDeadlineReached
 from crawlers.encoding import DecodedPage, decode_page
-from crawlers.middlewares import HostDownError
+from crawlers.middlewares import HostDownError, OffsiteRequest, RetryAfterTooLong
 from crawlers.report import page_parsed, source_error
 from crawlers.sources import SourceConfig, find_source
 from crawlers.state import SourceState, StateFileError, load_state
 from crawlers.timeparse import response_time
+from crawlers.traps import TrapDetected, TrapGuard
 from patrol.schema import SourceError, utcnow
 
 _TIMEOUTS = (DownloadTimeoutError, TwistedTimeoutError, TCPTimedOutError)
@@ -49,7 +51,6 @@ _UNREACHABLE = (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
     DownloadFailedError,
-    ResponseDataLossError,
     HostDownError,
     ConnectError,
     DNSLookupError,
@@ -63,6 +64,14 @@ def classify_failure(failure: Failure) -> tuple[str, str]:
     name = failure.type.__name__ if failure.type is not None else "Error"
     if isinstance(failure.value, HttpError):
         return "http_status", f"HTTP {failure.value.response.status}"
+    if isinstance(failure.value, RetryAfterTooLong):
+        return "http_status", str(failure.value)
+    if isinstance(failure.value, OffsiteRequest):
+        return "offsite", str(failure.value)
+    if failure.check(DownloadCancelledError):
+        return "too_large", f"larger than DOWNLOAD_MAXSIZE, not downloaded ({failure.getErrorMessage()})"
+    if failure.check(ResponseDataLossError):
+        return "truncated", f"the connection closed before the whole page arrived ({failure.getErrorMessage()})"
     if failure.check(*_TIMEOUTS):
         return "timeout", f"no answer in time ({name})"
     if failure.check(*_UNREACHABLE):
@@ -72,6 +81,14 @@ def classify_failure(failure: Failure) -> tuple[str, str]:
         return ("robots_denied" if "robots" in message.lower() else "ignored"), message
     # Other transport failures (TLS, reset mid-response) also mean the page could not be fetched.
     return "unreachable", f"{name}: {failure.getErrorMessage()}"
+
+
+def is_cut_html(text: str) -> bool:
+    """An HTML document (it opens with `<!DOCTYPE html` or `<html`) that never closes `</html>`."""
+    head = text[:2048].lstrip().lower()
+    if not (head.startswith("<!doctype html") or head.startswith("<html")):
+        return False
+    return "</html>" not in text[-4096:].lower()
 
 
 class PatrolSpider(Spider):
@@ -111,6 +128,11 @@ class PatrolSpider(Spider):
         self.start_urls = list(self.source.start_urls)
         self.data_dir = Path(settings["PATROL_DATA_DIR"])
         self.deadline = PassDeadline.from_settings(settings)
+        self.traps = TrapGuard(
+            max_pagination=settings.getint("PATROL_MAX_PAGINATION", 500),
+            calendar_horizon_days=settings.getint("PATROL_CALENDAR_HORIZON_DAYS", 3650),
+            calendar_max_dates=settings.getint("PATROL_CALENDAR_MAX_DATES", 60),
+        )
         try:
             self.snapshot = load_state(self.data_dir, self.source_id)
         except StateFileError as exc:
@@ -155,7 +177,12 @@ class PatrolSpider(Spider):
         dont_filter: bool = False,
         priority: int = 0,
     ) -> Request | None:
-        """A request counted against `max_pages`, or None once the pass's budget or time is spent."""
+        """A request counted against `max_pages`, or None once the pass's budget or time is spent.
+
+        Links other than the start URLs are checked for calendar traps first (see `crawlers.traps`).
+        """
+        if url not in self.start_urls and not self._safe_link(url):
+            return None
         if self.deadline.passed():
             self._out_of_time()
             return None
@@ -173,6 +200,43 @@ class PatrolSpider(Spider):
             dont_filter=dont_filter,
             priority=priority,
         )
+
+    def next_page_request(
+        self,
+        chain: str,
+        current_url: str,
+        next_url: str,
+        callback: Callable[..., Any],
+        *,
+        cb_kwargs: dict[str, Any] | None = None,
+        errback: Callable[[Failure], Any] | None = None,
+    ) -> Request | None:
+        """`page_request` for a "next page" link of `chain`, refused (reported as `trap`) when the
+        chain loops or runs deeper than `PATROL_MAX_PAGINATION`."""
+        self.traps.start_chain(chain, current_url)
+        try:
+            self.traps.check_next(chain, next_url)
+        except TrapDetected as exc:
+            self.report("trap", next_url, str(exc))
+            return None
+        return self.page_request(next_url, callback, cb_kwargs=cb_kwargs, errback=errback)
+
+    def repeats_previous_page(self, chain: str, items: tuple[str, ...], url: str) -> bool:
+        """True (and reported as `trap`) when this page of `chain` shows the previous page's items."""
+        try:
+            self.traps.check_items(chain, items, url)
+        except TrapDetected as exc:
+            self.report("trap", url, str(exc))
+            return True
+        return False
+
+    def _safe_link(self, url: str) -> bool:
+        try:
+            self.traps.check_link(url, now=utcnow())
+        except TrapDetected as exc:
+            self.report("trap", url, str(exc))
+            return False
+        return True
 
     def _out_of_time(self) -> None:
         self._deadline_dropped += 1
@@ -198,6 +262,18 @@ class PatrolSpider(Spider):
         if page.charset_mismatch:
             self.report("charset_mismatch", response.url, page.mismatch_message)
         return page
+
+    def truncated(self, response: Response, text: str) -> bool:
+        """True (and reported as `truncated`) when an HTML page stops before its end.
+
+        The server sent every byte it announced, but the document itself is cut (a full disk, a
+        crashed template): what it holds is read, its last record may be cut and is left out, and
+        no state advances on it, so the page is fetched again next pass.
+        """
+        if not is_cut_html(text):
+            return False
+        self.report("truncated", response.url, "the HTML stops before </html>; the last record on it is left out")
+        return True
 
     @staticmethod
     def rendered_at(response: Response) -> datetime:

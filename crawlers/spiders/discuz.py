@@ -55,8 +55,12 @@ class DiscuzSpider(PatrolSpider):
                 yield request
 
     def _selector(self, response: Response) -> Selector | None:
+        """The page's selector; `response.meta["cut"]` says whether the HTML stops before its end."""
         page = self.decode(response)
-        return Selector(text=page.text, type="html", base_url=response.url) if page is not None else None
+        if page is None:
+            return None
+        response.meta["cut"] = self.truncated(response, page.text)
+        return Selector(text=page.text, type="html", base_url=response.url)
 
     def parse_entry(self, response: Response) -> Iterator[Any]:
         """A start URL: a board's thread list, or the forum index linking to boards."""
@@ -91,8 +95,12 @@ class DiscuzSpider(PatrolSpider):
         self.parsed()
         for problem in listing.problems:
             self.report("parse", response.url, problem)
+        rows = listing.threads[:-1] if response.meta.get("cut") else listing.threads
+        chain = f"list:{response.meta.get('chain') or response.url}"
+        if self.repeats_previous_page(chain, tuple(row.tid for row in listing.threads), response.url):
+            return
         fresh_normal = 0
-        for row in listing.threads:
+        for row in rows:
             task = self._plan(row)
             if task is None:
                 continue
@@ -104,8 +112,9 @@ class DiscuzSpider(PatrolSpider):
         self.event("thread_list", url=response.url, threads=len(listing.threads), fresh=fresh_normal)
         # Lists are sorted by last post: a page with nothing new means the pages after it have nothing new.
         if listing.next_url and fresh_normal:
-            request = self.page_request(listing.next_url, self.parse_thread_list)
+            request = self.next_page_request(chain, response.url, listing.next_url, self.parse_thread_list)
             if request is not None:
+                request.meta["chain"] = chain.removeprefix("list:")
                 yield request
 
     def _plan(self, row: ThreadRow) -> ThreadTask | None:
@@ -137,16 +146,26 @@ class DiscuzSpider(PatrolSpider):
         self.parsed()
         for problem in page.problems:
             self.report("parse", response.url, problem)
+        cut = bool(response.meta.get("cut"))
+        floors = page.floors[:-1] if cut else page.floors
+        chain = f"thread:{task.row.tid}"
+        if self.repeats_previous_page(chain, tuple(floor.pid for floor in page.floors), response.url):
+            return
         title = page.title or task.row.title
         fetched_at = utcnow()
-        for floor in page.floors:
+        for floor in floors:
             task.max_floor = max(task.max_floor, floor.floor)
             if floor.floor > task.known_floors:
                 yield self._post(floor, task, title, response.url, fetched_at)
+        if cut:
+            # The rest of the page (and any next-page link) is missing: redo the thread next pass.
+            return
         if page.next_url:
             if page.floors:
                 task.per_page = len(page.floors) + len(page.problems)  # a page before the last is full
-            request = self.page_request(page.next_url, self.parse_thread, cb_kwargs={"task": task})
+            request = self.next_page_request(
+                chain, response.url, page.next_url, self.parse_thread, cb_kwargs={"task": task}
+            )
             if request is not None:
                 yield request
             # Without the rest of the thread its state must not advance: it is redone next pass.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from patrol.config import load_settings
-from patrol.schema import CATEGORY_LABELS_ZH
+from patrol.schema import CATEGORY_LABELS_ZH, utcnow
+from patrol.workflow.audit import record_audit
 from patrol.workflow.db import WorkflowDb
 from patrol.workflow.feedback import precision_stats
 from patrol.workflow.models import ReviewItem
@@ -25,14 +27,31 @@ app = typer.Typer(help="Review items opened by the flag stage.", invoke_without_
 console = Console()
 
 
-def list_review_items(db: WorkflowDb, category: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """Review items, life-safety first, then by score; each with its copies and their evidence."""
+def list_review_items(
+    db: WorkflowDb, category: str | None = None, limit: int = 50, *, viewer: str | None = None
+) -> list[dict[str, Any]]:
+    """Review items, life-safety first, then by score; each with its copies and their evidence.
+
+    With `viewer`, showing the details is recorded in the audit log for each item, as in the API.
+    """
     query = select(ReviewItem).options(selectinload(ReviewItem.posts))
     if category:
         query = query.where(ReviewItem.category == category)
     query = query.order_by(ReviewItem.life_safety.desc(), ReviewItem.max_score.desc(), ReviewItem.created_at)
     with db.session() as session:
         items = session.scalars(query.limit(limit)).all()
+        if viewer is not None:
+            now = utcnow()
+            for item in items:
+                record_audit(
+                    session,
+                    at=now,
+                    actor=viewer,
+                    action="item.viewed",
+                    entity_type="review_item",
+                    entity_id=item.id,
+                    after={"via": "patrol flags"},
+                )
         return [
             {
                 "id": item.id,
@@ -69,7 +88,7 @@ def show_flags(
         return
     settings = load_settings(**({"data_dir": data_dir} if data_dir else {}))
     db = WorkflowDb(settings.workflow_url)
-    items = list_review_items(db, category, limit)
+    items = list_review_items(db, category, limit, viewer=f"cli:{getpass.getuser()}")
     db.dispose()
     if as_json:
         typer.echo(json.dumps(items, ensure_ascii=False, indent=2))

@@ -37,16 +37,21 @@ def weekly(
         typer.Option(help="ISO week such as 2026-W47; default: the last complete week (Asia/Shanghai)"),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="folder to write into; default <data-dir>/reports/weekly/<week>")
+        Path | None,
+        typer.Option("--out", help="folder to write into; default <data-dir>/reports/weekly/<week>"),
     ] = None,
-    formats: Annotated[str, typer.Option("--format", help="comma-separated: html,pdf,xlsx")] = "html,pdf,xlsx",
+    formats: Annotated[
+        str, typer.Option("--format", help="comma-separated: html,pdf,xlsx")
+    ] = "html,pdf,xlsx",
     store: Annotated[
         StoreChoice, typer.Option(help="post store to read: auto (Elasticsearch when PATROL_ES_URL is set)")
     ] = "auto",
     real_authors: Annotated[
         bool, typer.Option("--real-authors", help="show authors as crawled instead of pseudonyms")
     ] = False,
-    notify: Annotated[bool, typer.Option("--notify", help="announce it through the notification outbox")] = False,
+    notify: Annotated[
+        bool, typer.Option("--notify", help="announce it through the notification outbox")
+    ] = False,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -62,7 +67,11 @@ def weekly(
     try:
         chosen = ReportWeek.parse(week) if week else ReportWeek.last_complete(utcnow())
         record = build_weekly_report(
-            settings, chosen, out_dir=out, formats=formats, pseudonymise=not real_authors,
+            settings,
+            chosen,
+            out_dir=out,
+            formats=formats,
+            pseudonymise=not real_authors,
             store=store,
         )
     except (WeekError, ReportFormatError, MissingCjkFont, FileNotFoundError, ConfigFileError) as exc:
@@ -78,9 +87,16 @@ def weekly(
         finally:
             db.dispose()
     if as_json:
-        typer.echo(json.dumps(record.model_dump(mode="json") | {"notification": event_id}, ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                record.model_dump(mode="json") | {"notification": event_id}, ensure_ascii=False, indent=2
+            )
+        )
         return
-    console.print(f"weekly report [bold]{record.week}[/bold] built in {record.seconds:.1f} s: {escape(record.directory)}")
+    console.print(
+        f"weekly report [bold]{record.week}[/bold] built in {record.seconds:.1f} s:"
+        f" {escape(record.directory)}"
+    )
     for item in record.files:
         console.print(f"  {item.format:5s} {escape(item.name)} ({item.bytes:,} bytes)")
     for number, headline in enumerate(record.key_findings, start=1):
@@ -108,7 +124,10 @@ def list_command(as_json: JsonOption = False, data_dir: DataDirOption = None) ->
     for record in records:
         line = summary_line(record)
         table.add_row(
-            record.week, f"{record.generated_at:%Y-%m-%d %H:%M}Z", ",".join(line["formats"]),
-            str(line["posts"] if line["posts"] is not None else "-"), escape(record.directory),
+            record.week,
+            f"{record.generated_at:%Y-%m-%d %H:%M}Z",
+            ",".join(line["formats"]),
+            str(line["posts"] if line["posts"] is not None else "-"),
+            escape(record.directory),
         )
     console.print(table)

@@ -71,21 +71,35 @@ def serve(
     insecure_cookies: Annotated[
         bool, typer.Option("--insecure-cookies", help="send the session cookie over plain HTTP (development only)")
     ] = False,
+    with_worker: Annotated[
+        bool, typer.Option("--with-worker", help="also run the worker in this process (one-box installs)")
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Serve the JSON API (OpenAPI docs at /api/v1/docs)."""
     import uvicorn
 
     from patrol.api.app import create_app_from_settings
+    from patrol.api.context import ApiContext
+    from patrol.workflow.worker import WorkflowWorker
 
     configure_logging()
-    uvicorn.run(create_app_from_settings(_settings(data_dir), cookie_secure=not insecure_cookies), host=host, port=port)
+    api = create_app_from_settings(_settings(data_dir), cookie_secure=not insecure_cookies)
+    stop = threading.Event()
+    if with_worker:
+        context: ApiContext = api.state.patrol
+        runner = WorkflowWorker(context.db, context.policy, context.clock)
+        threading.Thread(target=runner.run, kwargs={"interval_s": 5.0, "stop": stop}, daemon=True).start()
+    try:
+        uvicorn.run(api, host=host, port=port)
+    finally:
+        stop.set()
 
 
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="one tick, print what it did, exit")] = False,
-    interval: Annotated[float, typer.Option(help="seconds between ticks")] = 15.0,
+    interval: Annotated[float, typer.Option(help="seconds between ticks (pages go out on the next tick)")] = 5.0,
     data_dir: DataDirOption = None,
 ) -> None:
     """Expire claims, write handovers, escalate SLA breaches and deliver notifications, every tick."""

@@ -1,9 +1,9 @@
 """The weekly opinion-trend report: figures with pandas, charts with matplotlib, HTML, PDF and XLSX.
 
-    from patrol.reports import ReportWeek, build_weekly_report, list_reports
+from patrol.reports import ReportWeek, build_weekly_report, list_reports
 
-    record = build_weekly_report(settings, ReportWeek.parse("2026-W47"))
-    for record in list_reports(settings): ...
+record = build_weekly_report(settings, ReportWeek.parse("2026-W47"))
+for record in list_reports(settings): ...
 """
 
 from patrol.reports.archive import ReportFile, ReportRecord, list_reports, weekly_dir

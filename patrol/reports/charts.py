@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import Any
 
 import numpy as np
 from matplotlib import rc_context
@@ -30,7 +31,7 @@ class ChartRenderer:
         self.font = font or find_cjk_font()
 
     def render(self, spec: ChartSpec) -> bytes:
-        style = {
+        style: Any = {  # the stubs key rc_context by a Literal of every rc name
             "font.family": [self.font.family, FALLBACK_FAMILY],
             "axes.unicode_minus": False,
             "axes.spines.top": False,
@@ -60,6 +61,8 @@ class ChartRenderer:
         if spec.kind == "line":
             for name, column in zip(series, frame.columns, strict=True):
                 ax.plot(labels, frame[column].to_numpy(), marker="o", label=name)
+            if spec.zero_based:
+                ax.set_ylim(bottom=0)
         elif spec.kind == "stacked_bar":
             bottom = np.zeros(len(labels))
             for name, column in zip(series, frame.columns, strict=True):

@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pandas as pd
 
-RUN_COLUMNS = ("source_id", "pass_id", "started_at", "ok", "items", "new_items", "errors", "error_kinds", "error_urls")
+RUN_COLUMNS = (
+    "source_id",
+    "pass_id",
+    "started_at",
+    "ok",
+    "items",
+    "new_items",
+    "errors",
+    "error_kinds",
+    "error_urls",
+)
 
 
 def empty_runs() -> pd.DataFrame:

@@ -64,8 +64,7 @@ def find_cjk_font(families: tuple[str, ...] = PREFERRED_FAMILIES) -> CjkFont:
     raise MissingCjkFont(
         "no CJK font is installed, so Chinese in charts and the PDF would render as empty boxes. Install one"
         " (Debian/Ubuntu: apt-get install fonts-noto-cjk; then delete matplotlib's font cache,"
-        " ~/.cache/matplotlib, so it is found) and build the report again. Looked for: "
-        + ", ".join(families)
+        " ~/.cache/matplotlib, so it is found) and build the report again. Looked for: " + ", ".join(families)
     )
 
 

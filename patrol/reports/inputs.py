@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -57,11 +58,13 @@ class ReportInputs:
             detail=detail,
         )
 
+    @cached_property
+    def _posts_by_id(self) -> pd.DataFrame:
+        return self.posts.set_index("id", drop=False).rename_axis(None)
+
     def post_links(self, post_ids: list[str], detail: str = "") -> list[Link]:
         """Links for these posts, in the given order; posts outside the window are left out."""
-        if not post_ids:
-            return []
-        indexed = self.posts.set_index("id", drop=False)
+        indexed = self._posts_by_id
         return [self.post_link(indexed.loc[pid], detail) for pid in post_ids if pid in indexed.index]
 
 

@@ -70,6 +70,7 @@ class ChartSpec:
     kind: ChartKind
     frame: pd.DataFrame
     y_label: str = ""
+    zero_based: bool = True  # counts start at zero; a sentiment line may not
 
 
 @dataclass

@@ -95,14 +95,28 @@ class SqlitePostFrames:
         try:
             cursor = self._conn.execute(query, (SNIPPET_CHARS, _utc_text(since), _utc_text(until)))
         except sqlite3.OperationalError as exc:
-            raise RuntimeError(f"cannot read posts from the SQLite store: {exc}; is it a patrol database?") from exc
+            raise RuntimeError(
+                f"cannot read posts from the SQLite store: {exc}; is it a patrol database?"
+            ) from exc
         rows = [
             {
-                "id": r[0], "source_id": r[1], "kind": r[2], "url": r[3], "thread_id": r[4],
-                "published_at": r[5], "author": r[6], "title": r[7], "snippet": r[8], "jurisdiction": r[9],
-                "max_risk": r[10], "top_category": r[11], "flagged": (r[12] or "").split(),
-                "sentiment": r[13], "sentiment_label": r[14] or "neutral",
-                "keywords": json.loads(r[15] or "[]"), "simhash": r[16],
+                "id": r[0],
+                "source_id": r[1],
+                "kind": r[2],
+                "url": r[3],
+                "thread_id": r[4],
+                "published_at": r[5],
+                "author": r[6],
+                "title": r[7],
+                "snippet": r[8],
+                "jurisdiction": r[9],
+                "max_risk": r[10],
+                "top_category": r[11],
+                "flagged": (r[12] or "").split(),
+                "sentiment": r[13],
+                "sentiment_label": r[14] or "neutral",
+                "keywords": json.loads(r[15] or "[]"),
+                "simhash": r[16],
             }
             for r in cursor
         ]
@@ -113,9 +127,24 @@ class SqlitePostFrames:
 
 
 _ES_FIELDS = [
-    "id", "source_id", "kind", "url", "thread_id", "published_at", "author", "title", "thread_title", "text",
-    "max_risk", "top_category", "flagged_categories", "analysis.jurisdiction", "analysis.sentiment",
-    "analysis.sentiment_label", "analysis.keywords", "analysis.simhash",
+    "id",
+    "source_id",
+    "kind",
+    "url",
+    "thread_id",
+    "published_at",
+    "author",
+    "title",
+    "thread_title",
+    "text",
+    "max_risk",
+    "top_category",
+    "flagged_categories",
+    "analysis.jurisdiction",
+    "analysis.sentiment",
+    "analysis.sentiment_label",
+    "analysis.keywords",
+    "analysis.simhash",
 ]
 
 
@@ -156,17 +185,23 @@ class ElasticPostFrames:
                 analysis = src.get("analysis") or {}
                 rows.append(
                     {
-                        "id": src["id"], "source_id": src["source_id"], "kind": src.get("kind", ""),
-                        "url": src.get("url", ""), "thread_id": src.get("thread_id"),
-                        "published_at": src["published_at"], "author": src.get("author"),
+                        "id": src["id"],
+                        "source_id": src["source_id"],
+                        "kind": src.get("kind", ""),
+                        "url": src.get("url", ""),
+                        "thread_id": src.get("thread_id"),
+                        "published_at": src["published_at"],
+                        "author": src.get("author"),
                         "title": src.get("title") or src.get("thread_title"),
                         "snippet": (src.get("text") or "")[:SNIPPET_CHARS],
-                        "jurisdiction": analysis.get("jurisdiction"), "max_risk": src.get("max_risk", 0.0),
+                        "jurisdiction": analysis.get("jurisdiction"),
+                        "max_risk": src.get("max_risk", 0.0),
                         "top_category": src.get("top_category"),
                         "flagged": list(src.get("flagged_categories") or []),
                         "sentiment": analysis.get("sentiment", 0.0),
                         "sentiment_label": analysis.get("sentiment_label") or "neutral",
-                        "keywords": list(analysis.get("keywords") or []), "simhash": analysis.get("simhash", 0),
+                        "keywords": list(analysis.get("keywords") or []),
+                        "simhash": analysis.get("simhash", 0),
                     }
                 )
         return finish_frame(rows)
@@ -184,7 +219,9 @@ def open_post_frames(settings: Settings, store: StoreChoice = "auto") -> PostFra
     from patrol.thresholds import load_thresholds
 
     # Reads only: the tokenizer is never called, so the NLP models are not loaded for it.
-    return ElasticPostFrames(open_elastic_store(settings, str.split, load_thresholds(settings.thresholds_file)))
+    return ElasticPostFrames(
+        open_elastic_store(settings, str.split, load_thresholds(settings.thresholds_file))
+    )
 
 
 def _utc_text(moment: datetime) -> str:

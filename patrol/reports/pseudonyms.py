@@ -37,8 +37,8 @@ def load_or_create_salt(state_dir: Path) -> bytes:
         return salt
     if len(salt) < 16:
         raise ValueError(
-            f"{path} holds {len(salt)} bytes; a pseudonym salt needs at least 16. Delete the file to make a new"
-            " one (earlier reports' pseudonyms will then no longer match later ones)"
+            f"{path} holds {len(salt)} bytes; a pseudonym salt needs at least 16. Delete the file to make"
+            " a new one (earlier reports' pseudonyms will then no longer match later ones)"
         )
     return salt
 

@@ -69,7 +69,9 @@ def _local(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=REPORT_ZONE)
 
 
-def _spec(name: str, day: int, hour: int, source: str, kind: Kind, unit: str | None = None, minute: int = 0) -> PostSpec:
+def _spec(
+    name: str, day: int, hour: int, source: str, kind: Kind, unit: str | None = None, minute: int = 0
+) -> PostSpec:
     return PostSpec(name, _local(day, hour, minute), source, kind, unit)
 
 
@@ -199,7 +201,9 @@ class _Desk:
     def item_of(self, post_id: str, category: str) -> str:
         with self.db.session() as s:
             return s.scalars(
-                select(ReviewItem.id).where(ReviewItem.first_post_id == post_id, ReviewItem.category == category)
+                select(ReviewItem.id).where(
+                    ReviewItem.first_post_id == post_id, ReviewItem.category == category
+                )
             ).one()
 
     def dismiss(self, item_id: str, reason: str, at: datetime) -> None:
@@ -216,7 +220,9 @@ class _Desk:
         with self.db.session() as s:
             review.acknowledge_item(s, OFFICER, item_id, now=at)
 
-    def work(self, task_id: str, unit: str, start: datetime, accept: int, begin: int, done: int, outcome: str) -> None:
+    def work(
+        self, task_id: str, unit: str, start: datetime, accept: int, begin: int, done: int, outcome: str
+    ) -> None:
         unit_desk = Actor(f"{unit}-desk", Role.FIELD_UNIT, unit)
         with self.db.session() as s:
             field.accept_task(s, unit_desk, task_id, now=start + timedelta(minutes=accept))
@@ -232,7 +238,9 @@ class _Desk:
             detect_breaches(s, self.policy, now=at)
 
 
-def _workflow(db: WorkflowDb, policy: WorkflowPolicy, posts: dict[str, AnalysedPost], settings: Settings) -> None:
+def _workflow(
+    db: WorkflowDb, policy: WorkflowPolicy, posts: dict[str, AnalysedPost], settings: Settings
+) -> None:
     thresholds = load_thresholds(settings.thresholds_file)
     desk = _Desk(db, policy)
     for post in sorted(posts.values(), key=lambda p: p.post.published_at):
@@ -286,20 +294,37 @@ def _crawl_runs(ledger: Ledger) -> None:
     for day in KNOWN_WEEK.days:
         started = datetime(day.year, day.month, day.day, 10, tzinfo=REPORT_ZONE).astimezone(UTC)
         weekend = day.weekday() >= 5
-        forum_errors = [SourceError(kind="http_status", url=f"http://{FORUM}.test/forum.php", message="HTTP 503")]
+        forum_errors = [
+            SourceError(kind="http_status", url=f"http://{FORUM}.test/forum.php", message="HTTP 503")
+        ]
         ledger.record_crawl(
             CrawlReport(
-                source_id=FORUM, pass_id=f"pass-{day:%m%d}", started_at=started,
-                finished_at=started + timedelta(minutes=2), ok=not weekend,
-                requests=10, pages=0 if weekend else 8, items=0 if weekend else 5, new_items=0 if weekend else 3,
+                source_id=FORUM,
+                pass_id=f"pass-{day:%m%d}",
+                started_at=started,
+                finished_at=started + timedelta(minutes=2),
+                ok=not weekend,
+                requests=10,
+                pages=0 if weekend else 8,
+                items=0 if weekend else 5,
+                new_items=0 if weekend else 3,
                 errors=forum_errors if weekend else [],
             )
         )
-        weibo_errors = [SourceError(kind="timeout", url=f"http://{WEIBO}.test/api?page=3", message="timed out")]
+        weibo_errors = [
+            SourceError(kind="timeout", url=f"http://{WEIBO}.test/api?page=3", message="timed out")
+        ]
         ledger.record_crawl(
             CrawlReport(
-                source_id=WEIBO, pass_id=f"pass-{day:%m%d}", started_at=started,
-                finished_at=started + timedelta(minutes=2), ok=True, requests=10, pages=8, items=5, new_items=3,
+                source_id=WEIBO,
+                pass_id=f"pass-{day:%m%d}",
+                started_at=started,
+                finished_at=started + timedelta(minutes=2),
+                ok=True,
+                requests=10,
+                pages=8,
+                items=5,
+                new_items=3,
                 errors=weibo_errors if day.weekday() == 2 else [],
             )
         )
@@ -320,10 +345,22 @@ def _schemes(db: WorkflowDb, posts: dict[str, AnalysedPost]) -> None:
         ):
             s.add(
                 Scheme(
-                    id=scheme_id, name=name, purpose=f"{name}期间的舆情", owner="analyst", query="供暖 | 暖气",
-                    version=1, active_from=active_from, active_until=active_until, alert_mode="digest",
-                    digest_period="daily", spike_ratio=3.0, spike_min_count=5, created_at=created,
-                    created_by="analyst", updated_at=created, updated_by="analyst",
+                    id=scheme_id,
+                    name=name,
+                    purpose=f"{name}期间的舆情",
+                    owner="analyst",
+                    query="供暖 | 暖气",
+                    version=1,
+                    active_from=active_from,
+                    active_until=active_until,
+                    alert_mode="digest",
+                    digest_period="daily",
+                    spike_ratio=3.0,
+                    spike_min_count=5,
+                    created_at=created,
+                    created_by="analyst",
+                    updated_at=created,
+                    updated_by="analyst",
                 )
             )
         s.flush()
@@ -332,10 +369,17 @@ def _schemes(db: WorkflowDb, posts: dict[str, AnalysedPost]) -> None:
                 continue
             s.add(
                 SchemeMatch(
-                    scheme_id="sch-heat", post_id=item.post.id, scheme_version=1, source_id=item.post.source_id,
-                    published_at=item.post.published_at, matched_at=item.post.fetched_at,
-                    simhash=item.analysis.simhash, group_post_id=item.post.id, terms_json='["供暖"]',
-                    life_safety=False, jurisdiction=item.analysis.jurisdiction,
+                    scheme_id="sch-heat",
+                    post_id=item.post.id,
+                    scheme_version=1,
+                    source_id=item.post.source_id,
+                    published_at=item.post.published_at,
+                    matched_at=item.post.fetched_at,
+                    simhash=item.analysis.simhash,
+                    group_post_id=item.post.id,
+                    terms_json='["供暖"]',
+                    life_safety=False,
+                    jurisdiction=item.analysis.jurisdiction,
                 )
             )
 

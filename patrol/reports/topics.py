@@ -109,7 +109,9 @@ def _group_terms(incidence: sparse.csr_matrix, join_jaccard: float) -> list[list
     return groups
 
 
-def _status(volume: int, history: tuple[int, ...], history_posts: int, settings: TopicSettings) -> TopicStatus:
+def _status(
+    volume: int, history: tuple[int, ...], history_posts: int, settings: TopicSettings
+) -> TopicStatus:
     if history_posts == 0:
         return "no_history"
     baseline = float(np.mean(history))
@@ -141,7 +143,9 @@ def detect_topics(
     df = df[df >= settings.min_posts]
     ranked = sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))[: settings.max_terms]
     terms = [term for term, _ in ranked]
-    history_frames = [posts[posts["week_offset"] == -w].reset_index(drop=True) for w in range(1, history_weeks + 1)]
+    history_frames = [
+        posts[posts["week_offset"] == -w].reset_index(drop=True) for w in range(1, history_weeks + 1)
+    ]
     history_posts = sum(len(f) for f in history_frames)
     if not terms:
         return WeekTopics([], history_posts)
@@ -185,7 +189,11 @@ def detect_topics(
 
 
 def describe_topic(
-    topic: Topic, posts: pd.DataFrame, *, exclude: frozenset[str] = frozenset(), settings: TopicSettings | None = None
+    topic: Topic,
+    posts: pd.DataFrame,
+    *,
+    exclude: frozenset[str] = frozenset(),
+    settings: TopicSettings | None = None,
 ) -> Topic:
     """Fill in a topic's keywords (its terms, then the words its posts share most) and its
     representative posts: those carrying most of its terms, closest to its mean sentiment, earliest,

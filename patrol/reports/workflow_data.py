@@ -21,19 +21,51 @@ from patrol.workflow.db import WorkflowDb
 from patrol.workflow.models import ReviewItem, SlaBreach, VerificationTask
 
 ITEM_COLUMNS = (
-    "id", "category", "status", "life_safety", "first_post_id", "source_id", "jurisdiction", "created_at",
-    "ack_due_at", "acknowledged_at", "dismiss_reason", "duplicate_of", "task_id", "resolved_at",
+    "id",
+    "category",
+    "status",
+    "life_safety",
+    "first_post_id",
+    "source_id",
+    "jurisdiction",
+    "created_at",
+    "ack_due_at",
+    "acknowledged_at",
+    "dismiss_reason",
+    "duplicate_of",
+    "task_id",
+    "resolved_at",
 )
 TASK_COLUMNS = (
-    "id", "item_id", "category", "unit_id", "priority", "status", "outcome", "created_at", "assigned_at",
-    "accepted_at", "started_at", "completed_at", "cancelled_at",
+    "id",
+    "item_id",
+    "category",
+    "unit_id",
+    "priority",
+    "status",
+    "outcome",
+    "created_at",
+    "assigned_at",
+    "accepted_at",
+    "started_at",
+    "completed_at",
+    "cancelled_at",
 )
 BREACH_COLUMNS = ("subject_type", "subject_id", "kind", "due_at", "detected_at", "unit_id")
 
 _TIME_COLUMNS = frozenset(
     {
-        "created_at", "ack_due_at", "acknowledged_at", "resolved_at", "assigned_at", "accepted_at",
-        "started_at", "completed_at", "cancelled_at", "due_at", "detected_at",
+        "created_at",
+        "ack_due_at",
+        "acknowledged_at",
+        "resolved_at",
+        "assigned_at",
+        "accepted_at",
+        "started_at",
+        "completed_at",
+        "cancelled_at",
+        "due_at",
+        "detected_at",
     }
 )
 
@@ -63,7 +95,9 @@ def _in_window(column: Any, since: datetime, until: datetime) -> ColumnElement[b
     return and_(column >= since, column < until)
 
 
-def _rows_by_id(session: Session, model: Any, columns: tuple[str, ...], ids: set[str]) -> list[tuple[Any, ...]]:
+def _rows_by_id(
+    session: Session, model: Any, columns: tuple[str, ...], ids: set[str]
+) -> list[tuple[Any, ...]]:
     found: list[tuple[Any, ...]] = []
     ordered = sorted(ids)
     for start in range(0, len(ordered), 500):  # stay under the bound-parameter limits of every backend

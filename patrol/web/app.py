@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -80,6 +81,16 @@ async def _workflow_error(request: Request, exc: Exception) -> Response:
     return _error_page(request, status.HTTP_409_CONFLICT, "Not possible", str(exc))
 
 
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    names = {".".join(str(part) for part in e.get("loc", ())[1:]) or "request" for e in exc.errors()}
+    fields = ", ".join(sorted(names))
+    return _error_page(
+        request, status.HTTP_422_UNPROCESSABLE_CONTENT, "Wrong value",
+        f"The page was asked for with a value it cannot use ({fields}). Go back and correct it.",
+    )
+
+
 async def _http_404(request: Request, exc: Exception) -> Response:
     return _error_page(request, status.HTTP_404_NOT_FOUND, "Not found", "There is no such page.")
 
@@ -93,6 +104,7 @@ def create_console_app(context: ConsoleContext, *, hsts: bool = False) -> FastAP
     app.add_exception_handler(PermissionDenied, _forbidden)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(WorkflowError, _workflow_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(404, _http_404)
     for module in (auth, queue, items, tasks, handover, search, trends, sources, admin):
         app.include_router(module.router)

@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -103,6 +104,7 @@ def open_review_items(
     )
     groups = _GroupIndex(session, {c for _, c in candidates})
     new_by_category: Counter[str] = Counter()
+    audit: list[tuple[str, str, dict[str, Any]]] = []
     # Oldest first, so a group's item is named after its earliest post whatever order copies arrive in.
     for item, category in sorted(candidates, key=lambda ac: (ac[0].post.published_at, ac[0].post.id)):
         post, analysis = item.post, item.analysis
@@ -130,20 +132,13 @@ def open_review_items(
             )
             session.add(new_item)
             session.flush()
-            _announce_new_item(session, new_item, score, now)
+            _page_if_life_safety(session, new_item, score, now)
+            audit.append(("item.created", item_id, _created_state(new_item, score)))
             report.new_items += 1
             new_by_category[category] += 1
         else:
             report.attached_copies += 1
-            record_audit(
-                session,
-                at=now,
-                actor=FLAG_STAGE_ACTOR,
-                action="item.post_attached",
-                entity_type="review_item",
-                entity_id=item_id,
-                after={"post_id": post.id, "score": score},
-            )
+            audit.append(("item.post_attached", item_id, {"post_id": post.id, "score": score}))
         review_item = session.get(ReviewItem, item_id)
         assert review_item is not None
         review_item.post_count += 1
@@ -165,28 +160,35 @@ def open_review_items(
         )
         existing.add((post.id, category))
         groups.add(category, analysis.simhash, item_id)
+    # Written last: appending takes the audit chain's lock until commit, and a long batch must not
+    # hold up the desk's claims and decisions meanwhile.
+    for action, item_id, after in audit:
+        record_audit(
+            session,
+            at=now,
+            actor=FLAG_STAGE_ACTOR,
+            action=action,
+            entity_type="review_item",
+            entity_id=item_id,
+            after=after,
+        )
     report.new_items_by_category = dict(new_by_category)
     return report
 
 
-def _announce_new_item(session: Session, item: ReviewItem, score: float, now: datetime) -> None:
-    record_audit(
-        session,
-        at=now,
-        actor=FLAG_STAGE_ACTOR,
-        action="item.created",
-        entity_type="review_item",
-        entity_id=item.id,
-        after={
-            "status": "new",
-            "category": item.category,
-            "first_post_id": item.first_post_id,
-            "score": score,
-            "life_safety": item.life_safety,
-            "jurisdiction": item.jurisdiction,
-            "ack_due_at": item.ack_due_at,
-        },
-    )
+def _created_state(item: ReviewItem, score: float) -> dict[str, Any]:
+    return {
+        "status": "new",
+        "category": item.category,
+        "first_post_id": item.first_post_id,
+        "score": score,
+        "life_safety": item.life_safety,
+        "jurisdiction": item.jurisdiction,
+        "ack_due_at": item.ack_due_at,
+    }
+
+
+def _page_if_life_safety(session: Session, item: ReviewItem, score: float, now: datetime) -> None:
     if item.life_safety:
         # Life-safety items skip batching: the page goes out with the transaction that created the item.
         enqueue_notification(

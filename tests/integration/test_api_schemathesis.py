@@ -69,7 +69,7 @@ class FuzzedApp:
         return {"Authorization": f"Bearer {self._token}"}
 
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 5
 
 
 def test_no_input_causes_a_server_error(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_no_input_causes_a_server_error(tmp_path: Path) -> None:
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 

@@ -44,9 +44,11 @@ def xlsx_tables(path: Path) -> dict[str, dict[str, pd.DataFrame]]:
         i = 0
         while i < len(rows) - 1:
             title, header = rows[i], rows[i + 1]
-            is_table = title[0] is not None and all(v is None for v in title[1:]) and sum(
-                v is not None for v in header
-            ) >= 2
+            is_table = (
+                title[0] is not None
+                and all(v is None for v in title[1:])
+                and sum(v is not None for v in header) >= 2
+            )
             if not is_table:
                 i += 1
                 continue
@@ -123,7 +125,11 @@ def test_posts_per_day_by_source_against_previous_week(built: Built) -> None:
 
 def test_flagged_posts_per_category(built: Built) -> None:
     categories = rows_by(table(built, "2 ", "按类别的预警帖子"), "category")
-    counts = {c: (r["this_week"], r["previous_week"]) for c, r in categories.items() if r["this_week"] or r["previous_week"]}
+    counts = {
+        c: (r["this_week"], r["previous_week"])
+        for c, r in categories.items()
+        if r["this_week"] or r["previous_week"]
+    }
     # F3 is flagged as fraud and as a public hazard: it counts in both.
     assert counts == {"fraud": (4, 1), "public_hazard": (2, 2), "self_harm": (1, 0)}
     assert categories["fraud"]["change_pct"] == 300.0
@@ -159,7 +165,12 @@ def test_sentiment_by_day(built: Built) -> None:
 def test_places_by_unit_week_on_week(built: Built) -> None:
     units = rows_by(table(built, "5 ", "各辖区帖子"), "unit")
     heping = units["xf-heping"]
-    assert (heping["this_week"], heping["previous_week"], heping["change"], heping["change_pct"]) == (8, 2, 6, 300.0)
+    assert (heping["this_week"], heping["previous_week"], heping["change"], heping["change_pct"]) == (
+        8,
+        2,
+        6,
+        300.0,
+    )
     assert heping["flagged_posts"] == 3 and heping["unit_name"] == "和平路派出所"
     assert (units["ng-xuefu"]["this_week"], units["ng-xuefu"]["previous_week"]) == (5, 5)
     assert units["(none)"]["this_week"] == 15
@@ -168,13 +179,17 @@ def test_places_by_unit_week_on_week(built: Built) -> None:
 def test_review_items_dismissals_and_escalations(built: Built) -> None:
     items = rows_by(table(built, "6 ", "预警条目"), "category")
     assert {c: (r["items"], r["life_safety"]) for c, r in items.items() if r["items"]} == {
-        "fraud": (4, 0), "public_hazard": (2, 0), "self_harm": (1, 1)
+        "fraud": (4, 0),
+        "public_hazard": (2, 0),
+        "self_harm": (1, 1),
     }
     reasons = rows_by(table(built, "6 ", "排除原因"), "reason")
     assert {r: v["items"] for r, v in reasons.items()} == {"false_positive": 1, "not_actionable": 1}
     escalations = rows_by(table(built, "6 ", "转核查(按类别)"), "category")
     assert {c: v["escalated"] for c, v in escalations.items() if v["escalated"]} == {
-        "fraud": 2, "public_hazard": 2, "self_harm": 1
+        "fraud": 2,
+        "public_hazard": 2,
+        "self_harm": 1,
     }
     by_unit = rows_by(table(built, "6 ", "转核查(按单位)"), "unit")
     assert {u: v["tasks"] for u, v in by_unit.items()} == {"xf-heping": 3, "ng-xuefu": 2}
@@ -183,27 +198,49 @@ def test_review_items_dismissals_and_escalations(built: Built) -> None:
 def test_outcomes_and_precision(built: Built) -> None:
     outcomes = rows_by(table(built, "6 ", "核查结果"), "outcome")
     # includes the task opened in W46 and completed on the Monday of W47
-    assert {o: v["tasks"] for o, v in outcomes.items()} == {"confirmed": 3, "unfounded": 1, "referred": 1, "unreachable": 1}
+    assert {o: v["tasks"] for o, v in outcomes.items()} == {
+        "confirmed": 3,
+        "unfounded": 1,
+        "referred": 1,
+        "unreachable": 1,
+    }
     precision = rows_by(table(built, "6 ", "各类别准确率"), "category")
     assert precision["fraud"]["precision"] == 0.5
     assert precision["public_hazard"]["precision"] == 0.667
     assert precision["self_harm"]["verified"] == 0 and pd.isna(precision["self_harm"]["precision"])
-    assert (precision["all"]["completed"], precision["all"]["verified"], precision["all"]["precision"]) == (6, 5, 0.6)
+    assert (precision["all"]["completed"], precision["all"]["verified"], precision["all"]["precision"]) == (
+        6,
+        5,
+        0.6,
+    )
 
 
 def test_time_to_acknowledge_and_verify(built: Built) -> None:
     times = table(built, "6 ", "签收与核查用时")
     overall = {r["measure"]: r for r in times.to_dict("records") if r["category"] == "all"}
     # acknowledge: 2, 10, 20, 30, 90 min; verify: 40, 200, 300, 600, 600, 1000 min (linear interpolation)
-    assert (overall["acknowledge"]["count"], overall["acknowledge"]["p50_minutes"], overall["acknowledge"]["p90_minutes"]) == (5, 20, 66)
-    assert (overall["verify"]["count"], overall["verify"]["p50_minutes"], overall["verify"]["p90_minutes"]) == (6, 450, 800)
+    assert (
+        overall["acknowledge"]["count"],
+        overall["acknowledge"]["p50_minutes"],
+        overall["acknowledge"]["p90_minutes"],
+    ) == (5, 20, 66)
+    assert (
+        overall["verify"]["count"],
+        overall["verify"]["p50_minutes"],
+        overall["verify"]["p90_minutes"],
+    ) == (6, 450, 800)
     assert overall["life_safety_acknowledge"]["p50_minutes"] == 4
 
 
 def test_sla_breaches_by_unit(built: Built) -> None:
     breaches = rows_by(table(built, "6 ", "SLA"), "unit")
     heping, xuefu = breaches["xf-heping"], breaches["ng-xuefu"]
-    assert (heping["breaches"], heping["task_acknowledge"], heping["task_dispatch"], heping["task_verify"]) == (3, 1, 1, 1)
+    assert (
+        heping["breaches"],
+        heping["task_acknowledge"],
+        heping["task_dispatch"],
+        heping["task_verify"],
+    ) == (3, 1, 1, 1)
     assert (xuefu["breaches"], xuefu["task_acknowledge"]) == (1, 1)
 
 
@@ -231,7 +268,9 @@ def test_three_key_findings_with_numbers_and_examples(built: Built) -> None:
     assert "生命安全类预警 1 条" in findings[1] and "4 分钟" in findings[1]
     assert "forum-a" in findings[2] and "2 天" in findings[2]
     summary_sheet = next(n for n in built.sheets if n.startswith("1 "))
-    example_tables = [t for title, t in built.sheets[summary_sheet].items() if title[:2] in ("1.", "2.", "3.")]
+    example_tables = [
+        t for title, t in built.sheets[summary_sheet].items() if title[:2] in ("1.", "2.", "3.")
+    ]
     assert len(example_tables) == 3 and all(len(t) >= 1 for t in example_tables)
     assert set(example_tables[0]["post_id"]) == {"forum-a:H0b", "forum-a:F3"}
 
@@ -249,7 +288,9 @@ def test_html_escapes_crawled_text_and_links_only_http(built: Built) -> None:
 
 def test_xlsx_writes_crawled_text_as_text_never_formulas(built: Built) -> None:
     workbook = load_workbook(built.record.path("xlsx"))  # type: ignore[arg-type]
-    cells = [c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row if c.value is not None]
+    cells = [
+        c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row if c.value is not None
+    ]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     hostile = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=HYPERLINK")]
     assert hostile and all(c.data_type == "s" for c in hostile)
@@ -269,11 +310,28 @@ def pdf_text(path: Path) -> str:
 def test_pdf_has_headings_and_figures_and_no_replacement_characters(built: Built) -> None:
     text = pdf_text(built.pdf)
     assert "\ufffd" not in text
-    for heading in ("概要 Summary", "发布量 Volume", "话题 Topics", "情感 Sentiment", "地点 Places",
-                    "风险与核查 Risk and verification", "采集覆盖 Collection coverage", "监测方案 Scheme: 冬季供暖"):
+    for heading in (
+        "概要 Summary",
+        "发布量 Volume",
+        "话题 Topics",
+        "情感 Sentiment",
+        "地点 Places",
+        "风险与核查 Risk and verification",
+        "采集覆盖 Collection coverage",
+        "监测方案 Scheme: 冬季供暖",
+    ):
         assert heading in text, heading
-    for figure in ("本周线下核查属实 3 起", "供暖/暖气", "冰灯/冰雕", "和平路派出所", "+300.0%", "66.7%", "450", "800",
-                   "60.0%"):
+    for figure in (
+        "本周线下核查属实 3 起",
+        "供暖/暖气",
+        "冰灯/冰雕",
+        "和平路派出所",
+        "+300.0%",
+        "66.7%",
+        "450",
+        "800",
+        "60.0%",
+    ):
         assert figure in text, figure
 
 
@@ -287,7 +345,9 @@ def _embedded_fonts(path: Path) -> set[str]:
     }
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (Debian poppler-utils) is not installed")
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="pdftotext (Debian poppler-utils) is not installed"
+)
 def test_pdf_embeds_only_the_cjk_font_and_it_has_every_character(built: Built) -> None:
     """Tofu happens when no font has a character: the renderer then falls back to another font
     (caught by the first check) or draws the font's empty box, whose text (through the PDF's
@@ -304,14 +364,18 @@ def test_pdf_embeds_only_the_cjk_font_and_it_has_every_character(built: Built) -
     assert {"舆", "情", "周", "辖"} <= set(text)
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (Debian poppler-utils) is not installed")
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None, reason="pdftoppm (Debian poppler-utils) is not installed"
+)
 def test_pdf_pages_render_to_png_artifacts(built: Built) -> None:
     from PIL import Image
 
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
     ARTIFACTS.mkdir(parents=True)
-    subprocess.run(["pdftoppm", "-r", "60", "-png", str(built.pdf), str(ARTIFACTS / "page")], check=True, timeout=120)
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", str(built.pdf), str(ARTIFACTS / "page")], check=True, timeout=120
+    )
     pages = sorted(ARTIFACTS.glob("page-*.png"))
     import pypdf
 

@@ -12,6 +12,7 @@ from patrol.commands import workflow as workflow_cli
 from patrol.thresholds import Thresholds
 from patrol.workflow import items as review
 from patrol.workflow.actors import Actor, Role
+from patrol.workflow.audit import audit_rows
 from patrol.workflow.db import WorkflowDb
 from patrol.workflow.flagging import open_review_items
 from patrol.workflow.policy import load_workflow_policy
@@ -90,3 +91,22 @@ def test_flags_stats_shows_precision_per_category_rule_and_source(tmp_path: Path
     assert report["total"]["pending"] == 1
     table = CliRunner().invoke(flags_cli.app, ["stats", "--data-dir", str(data_dir)])
     assert "precision by rule" in table.output and "赌博" in table.output
+
+
+def test_showing_flag_details_on_the_command_line_is_audited(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    db = WorkflowDb(f"sqlite:///{data_dir / 'patrol.db'}")
+    with db.session() as s:
+        open_review_items(
+            s,
+            [make_analysed("1", "x", ["x"], scores={"drugs": 0.9})],
+            Thresholds(default=0.5),
+            max_distance=3,
+            now=BASE_TIME,
+        )
+    shown = CliRunner().invoke(flags_cli.app, ["--data-dir", str(data_dir), "--json"])
+    assert shown.exit_code == 0 and json.loads(shown.output)[0]["copies"][0]["evidence"]
+    with db.read_session() as s:
+        views = [row for row in audit_rows(s) if row.action == "item.viewed"]
+    db.dispose()
+    assert len(views) == 1 and views[0].actor.startswith("cli:")

@@ -180,7 +180,7 @@ def test_every_item_transition_and_every_forbidden_one(
         for action, expected in row.items():
             item_id = _setup_state(db, policy, clock, state)
             with db.read_session() as s:
-                audit_before = s.scalar(select(func.count()).select_from(AuditEntry))
+                audit_before = s.scalar(select(func.count()).select_from(AuditEntry)) or 0
             try:
                 with db.session() as s:
                     actions[action](s, policy, item_id, clock.now())
@@ -190,7 +190,7 @@ def test_every_item_transition_and_every_forbidden_one(
             if outcome != expected:
                 failures.append(f"{state} --{action}--> {outcome}, expected {expected}")
             with db.read_session() as s:
-                audit_after = s.scalar(select(func.count()).select_from(AuditEntry))
+                audit_after = s.scalar(select(func.count()).select_from(AuditEntry)) or 0
             refused = isinstance(expected, type)
             if refused and audit_after != audit_before:
                 failures.append(f"{state} --{action}--> refused but wrote {audit_after - audit_before} audit rows")

@@ -43,7 +43,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 # This module checks the workflow's own tables; tables other packages keep in the workflow database
 # (e.g. monitoring schemes, revision 0003) are checked by their own tests.
 WORKFLOW_TABLES = {
-    mapper.local_table.name for mapper in Base.registry.mappers if mapper.class_.__module__ == "patrol.workflow.models"
+    str(mapper.class_.__tablename__)
+    for mapper in Base.registry.mappers
+    if mapper.class_.__module__ == "patrol.workflow.models"
 }
 
 

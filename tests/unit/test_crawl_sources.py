@@ -42,7 +42,7 @@ def test_sources_load_with_defaults_and_derived_domains(tmp_path: Path) -> None:
 
 
 def test_wrong_kind_names_file_entry_id_field_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD.replace("kind: weibo", "kind: tieba"))
+    path = write(tmp_path, GOOD.replace("kind: weibo", "kind: forum"))
     with pytest.raises(SourcesFileError) as caught:
         load_sources(path)
     message = str(caught.value)

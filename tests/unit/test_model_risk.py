@@ -11,6 +11,7 @@ from nlp.model.architecture import SmallBert
 from nlp.model.card import CARD_FILE, content_version, read_card
 from nlp.model.scorer import TransformersRiskScorer, load_default_risk_scorer
 from nlp.model.train import TrainResult, train_risk_model
+from nlp.scorers import RiskScorer
 from patrol.config import load_settings
 from patrol.schema import RISK_CATEGORIES
 
@@ -50,6 +51,7 @@ def test_saved_folder_holds_model_tokenizer_and_card(trained: TrainResult) -> No
 
 def test_scores_have_one_probability_per_category(trained: TrainResult) -> None:
     scorer = TransformersRiskScorer.from_pretrained(trained.out_dir)
+    assert isinstance(scorer, RiskScorer)
     assert scorer.version == trained.version and scorer.name
     scores = scorer.score(TEXTS)
     assert len(scores) == len(TEXTS)

@@ -16,7 +16,16 @@ from PIL import Image
 
 from patrol.reports.charts import ChartRenderer, font_safe
 from patrol.reports.fonts import MissingCjkFont, find_cjk_font, font_codepoints
-from patrol.reports.model import ChartSpec, Finding, HeadlineFigure, Link, LinkList, Section, Table, WeeklyReport
+from patrol.reports.model import (
+    ChartSpec,
+    Finding,
+    HeadlineFigure,
+    Link,
+    LinkList,
+    Section,
+    Table,
+    WeeklyReport,
+)
 from patrol.reports.render_html import format_cell, is_safe_url, render_html
 from patrol.reports.render_xlsx import render_xlsx, sheet_name
 from patrol.reports.week import ReportWeek
@@ -25,18 +34,27 @@ EVIL = '=cmd|" /C calc"!A0<img src=x onerror=alert(1)>'
 
 
 def report() -> WeeklyReport:
-    link = Link(label=EVIL, url="javascript:alert(1)", source_id="forum-a", when="2026-11-16 10:00", author="作者-1")
+    link = Link(
+        label=EVIL, url="javascript:alert(1)", source_id="forum-a", when="2026-11-16 10:00", author="作者-1"
+    )
     safe = Link(label="正常帖子", url="https://forum.test/t/1", source_id="forum-a")
-    frame = pd.DataFrame({"topic": [EVIL, "供暖"], "posts": [np.int64(3), np.int64(10)], "share": [0.25, None]})
+    frame = pd.DataFrame(
+        {"topic": [EVIL, "供暖"], "posts": [np.int64(3), np.int64(10)], "share": [0.25, None]}
+    )
     section = Section(
-        key="topics", title="话题 Topics", intro="<b>intro</b>",
+        key="topics",
+        title="话题 Topics",
+        intro="<b>intro</b>",
         tables=[Table("t", "表 <i>", frame, note="note")],
         link_lists=[LinkList("例子", [link, safe])],
     )
     finding = Finding(key="x.y", headline="要点 <u>", weight=1, examples=[link])
     return WeeklyReport(
-        week=ReportWeek(2026, 47), generated_at=datetime(2026, 11, 23, tzinfo=UTC), store="sqlite",
-        headline=[HeadlineFigure("posts", "帖子", 3, 1)], key_findings=[finding],
+        week=ReportWeek(2026, 47),
+        generated_at=datetime(2026, 11, 23, tzinfo=UTC),
+        store="sqlite",
+        headline=[HeadlineFigure("posts", "帖子", 3, 1)],
+        key_findings=[finding],
         sections=[Section(key="summary", title="概要 Summary"), section],
     )
 
@@ -102,8 +120,13 @@ def test_sheet_names_fit_excel_rules() -> None:
 
 
 def test_charts_draw_cjk_without_missing_glyphs() -> None:
-    spec = ChartSpec("c", "每日发布量 香坊 南岗", "stacked_bar",
-                     pd.DataFrame({"论坛": [1, 2], "微博": [3, 0]}, index=["周一", "周二"]), "帖子")
+    spec = ChartSpec(
+        "c",
+        "每日发布量 香坊 南岗",
+        "stacked_bar",
+        pd.DataFrame({"论坛": [1, 2], "微博": [3, 0]}, index=["周一", "周二"]),
+        "帖子",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         png = ChartRenderer().render(spec)

@@ -34,7 +34,7 @@ def test_containing_uses_shanghai_time_not_utc() -> None:
     assert ReportWeek.containing(datetime(2026, 11, 22, 15, 59, tzinfo=UTC)).label == "2026-W47"
     assert ReportWeek.containing(datetime(2026, 11, 22, 16, 0, tzinfo=UTC)).label == "2026-W48"
     with pytest.raises(ValueError, match="naive"):
-        ReportWeek.containing(datetime(2026, 11, 22))  # noqa: DTZ001
+        ReportWeek.containing(datetime(2026, 11, 22))
 
 
 def test_last_complete_week_of_a_monday_morning_run() -> None:

@@ -38,14 +38,15 @@ def coverage_section(inputs: ReportInputs) -> Section:
         statuses = {day: _day_status(mine[mine["local_day"] == day]) for day in week.days}
         degraded = sum(1 for s in statuses.values() if s != "ok")
         kinds = sorted({kind for kinds in mine["error_kinds"] for kind in kinds})
+        errors, failed = int(mine["errors"].sum()), int((~mine["ok"].astype(bool)).sum())
         rows.append(
             {
                 "source": source,
                 "runs": len(mine),
-                "failed_runs": int((~mine["ok"].astype(bool)).sum()),
+                "failed_runs": failed,
                 "crawled_items": int(mine["items"].sum()),
                 "new_items": int(mine["new_items"].sum()),
-                "errors": int(mine["errors"].sum()),
+                "errors": errors,
                 "error_kinds": ", ".join(kinds),
                 "degraded_days": degraded,
                 "posts": int(posts_now.get(source, 0)),
@@ -55,27 +56,44 @@ def coverage_section(inputs: ReportInputs) -> Section:
         grid_rows.append({"source": source, **{f"{d:%m-%d}": DAY_STATUS[s] for d, s in statuses.items()}})
         if len(runs) and degraded >= DEGRADED_FINDING_DAYS:
             urls = [url for urls in mine["error_urls"] for url in urls]
-            examples = [Link(label=f"{source}: {', '.join(kinds) or '未运行 no run'}", url=u, source_id=source)
-                        for u in dict.fromkeys(urls)][:3]
+            examples = [
+                Link(label=f"{source}: {', '.join(kinds) or '未运行 no run'}", url=u, source_id=source)
+                for u in dict.fromkeys(urls)
+            ][:3]
             findings.append(
                 Finding(
                     key=f"coverage.degraded.{source}",
                     headline=(
-                        f"来源 {source} 本周有 {degraded} 天采集异常(错误 {int(mine['errors'].sum())} 个,失败"
-                        f" {int((~mine['ok'].astype(bool)).sum())} 次),其数据偏少 — collection from {source} was"
-                        f" degraded on {degraded} of 7 days: its figures undercount"
+                        f"来源 {source} 本周有 {degraded} 天采集异常(错误 {errors} 个,失败 {failed} 次),"
+                        f"其数据偏少 — collection from {source} was degraded on {degraded} of 7 days:"
+                        " its figures undercount"
                     ),
                     weight=65 + degraded,
-                    figures={"source": source, "degraded_days": degraded, "errors": int(mine["errors"].sum())},
+                    figures={
+                        "source": source,
+                        "degraded_days": degraded,
+                        "errors": errors,
+                    },
                     examples=examples,
                 )
             )
     table = pd.DataFrame(
         rows,
-        columns=["source", "runs", "failed_runs", "crawled_items", "new_items", "errors", "error_kinds",
-                 "degraded_days", "posts", "previous_week"],
+        columns=[
+            "source",
+            "runs",
+            "failed_runs",
+            "crawled_items",
+            "new_items",
+            "errors",
+            "error_kinds",
+            "degraded_days",
+            "posts",
+            "previous_week",
+        ],
     )
     grid = pd.DataFrame(grid_rows, columns=["source", *(f"{d:%m-%d}" for d in week.days)])
+    failed_total = int((~runs["ok"].astype(bool)).sum())
     notes = [
         "降级日:当天未运行采集、全部失败或报告了错误;该来源当日数据可能偏少。 A degraded day: no crawl ran,"
         " every crawl failed, or crawls reported errors; that source's figures undercount on it."
@@ -95,7 +113,7 @@ def coverage_section(inputs: ReportInputs) -> Section:
     return Section(
         key="coverage",
         title="采集覆盖 Collection coverage",
-        intro=f"本周 {len(sources)} 个来源共运行采集 {len(runs)} 次,失败 {int((~runs['ok'].astype(bool)).sum())} 次。",
+        intro=f"本周 {len(sources)} 个来源共运行采集 {len(runs)} 次,失败 {failed_total} 次。",
         tables=[
             Table("coverage_by_source", "各来源采集情况 Collection by source", table),
             Table("coverage_by_day", "每日采集状态 Collection status by day", grid),

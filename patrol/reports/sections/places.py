@@ -29,19 +29,27 @@ def places_section(inputs: ReportInputs) -> Section:
         }
     )
     frame["change"] = frame["this_week"] - frame["previous_week"]
-    frame["change_pct"] = [change_pct(a, b) for a, b in zip(frame["this_week"], frame["previous_week"], strict=True)]
+    frame["change_pct"] = [
+        change_pct(a, b) for a, b in zip(frame["this_week"], frame["previous_week"], strict=True)
+    ]
     frame = frame.sort_values(["this_week", "unit"], ascending=[False, True]).reset_index(drop=True)
-    frame = frame[["unit", "unit_name", "this_week", "previous_week", "change", "change_pct", "flagged_posts"]]
+    frame = frame[
+        ["unit", "unit_name", "this_week", "previous_week", "change", "change_pct", "flagged_posts"]
+    ]
 
     shown = frame[(frame["this_week"] > 0) | (frame["previous_week"] > 0)]
     charts = []
     if len(shown):
         charts.append(
             ChartSpec(
-                "posts_by_unit", "各辖区帖子 Posts by jurisdiction unit", "barh",
+                "posts_by_unit",
+                "各辖区帖子 Posts by jurisdiction unit",
+                "barh",
                 pd.DataFrame(
-                    {"本周 this week": shown["this_week"].to_numpy(),
-                     "上周 previous week": shown["previous_week"].to_numpy()},
+                    {
+                        "本周 this week": shown["this_week"].to_numpy(),
+                        "上周 previous week": shown["previous_week"].to_numpy(),
+                    },
                     index=list(shown["unit_name"]),
                 ),
                 "帖子 posts",
@@ -74,7 +82,11 @@ def _hotspots(inputs: ReportInputs, frame: pd.DataFrame, this: pd.DataFrame) -> 
     posts = this[this["jurisdiction"] == row["unit"]].sort_values(
         ["max_risk", "published_at", "id"], ascending=[False, False, True]
     )
-    pct = f"+{row['change_pct']:.0f}%" if row["change_pct"] is not None and not pd.isna(row["change_pct"]) else "上周无"
+    pct = (
+        f"+{row['change_pct']:.0f}%"
+        if row["change_pct"] is not None and not pd.isna(row["change_pct"])
+        else "上周无"
+    )
     return [
         Finding(
             key=f"places.hotspot.{row['unit']}",
@@ -84,8 +96,11 @@ def _hotspots(inputs: ReportInputs, frame: pd.DataFrame, this: pd.DataFrame) -> 
                 f" to {row['this_week']}"
             ),
             weight=35 + min(15.0, float(row["change"])),
-            figures={"unit": row["unit"], "this_week": int(row["this_week"]),
-                     "previous_week": int(row["previous_week"])},
+            figures={
+                "unit": row["unit"],
+                "this_week": int(row["this_week"]),
+                "previous_week": int(row["previous_week"]),
+            },
             examples=inputs.post_links(list(posts["id"].head(3))),
         )
     ]

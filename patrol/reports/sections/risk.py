@@ -16,7 +16,13 @@ from patrol.schema import CATEGORY_LABELS_ZH, LIFE_SAFETY_CATEGORIES, RISK_CATEG
 OUTCOMES = ("confirmed", "unfounded", "referred", "unreachable")
 #: Outcomes where the unit established the facts; `unreachable` is not a verification.
 VERIFIED_OUTCOMES = ("confirmed", "unfounded", "referred")
-BREACH_COLUMNS = ("task_acknowledge", "task_dispatch", "task_verify", "item_acknowledge", "handover_acknowledge")
+BREACH_COLUMNS = (
+    "task_acknowledge",
+    "task_dispatch",
+    "task_verify",
+    "item_acknowledge",
+    "handover_acknowledge",
+)
 
 
 def _minutes(later: pd.Series, earlier: pd.Series) -> pd.Series:
@@ -42,7 +48,9 @@ def risk_section(inputs: ReportInputs) -> Section:
     opened_before = items[in_week(items["created_at"], week.shifted(-1))]
     categories = list(RISK_CATEGORIES)
 
-    by_category = pd.DataFrame({"category": categories, "category_zh": [CATEGORY_LABELS_ZH[c] for c in categories]})
+    by_category = pd.DataFrame(
+        {"category": categories, "category_zh": [CATEGORY_LABELS_ZH[c] for c in categories]}
+    )
     opened_counts = opened.groupby("category").size()
     by_category["items"] = [int(opened_counts.get(c, 0)) for c in categories]
     life = opened[opened["life_safety"].astype(bool)].groupby("category").size()
@@ -65,7 +73,9 @@ def risk_section(inputs: ReportInputs) -> Section:
     created = tasks[in_week(tasks["created_at"], week)]
     created_before = tasks[in_week(tasks["created_at"], week.shifted(-1))]
     esc_now, esc_before = created.groupby("category").size(), created_before.groupby("category").size()
-    escalations = pd.DataFrame({"category": categories, "category_zh": [CATEGORY_LABELS_ZH[c] for c in categories]})
+    escalations = pd.DataFrame(
+        {"category": categories, "category_zh": [CATEGORY_LABELS_ZH[c] for c in categories]}
+    )
     escalations["escalated"] = [int(esc_now.get(c, 0)) for c in categories]
     escalations["previous_week"] = [int(esc_before.get(c, 0)) for c in categories]
     by_unit_counts = created.groupby("unit_id").size()
@@ -83,7 +93,9 @@ def risk_section(inputs: ReportInputs) -> Section:
     outcomes = pd.DataFrame({"outcome": list(OUTCOMES)})
     outcomes["tasks"] = [int(outcome_counts.get(o, 0)) for o in OUTCOMES]
     total_completed = int(outcomes["tasks"].sum())
-    outcomes["share"] = [round(n / total_completed, 3) if total_completed else None for n in outcomes["tasks"]]
+    outcomes["share"] = [
+        round(n / total_completed, 3) if total_completed else None for n in outcomes["tasks"]
+    ]
 
     precision = _precision(completed, categories)
     times = _times(inputs, items, tasks)
@@ -94,17 +106,28 @@ def risk_section(inputs: ReportInputs) -> Section:
         shown = by_category[by_category["items"] > 0]
         charts.append(
             ChartSpec(
-                "items_by_category", "预警条目(按类别) Review items by category", "bar",
-                pd.DataFrame({"本周 this week": shown["items"].to_numpy(),
-                              "上周 previous week": shown["previous_week"].to_numpy()},
-                             index=list(shown["category_zh"])),
+                "items_by_category",
+                "预警条目(按类别) Review items by category",
+                "bar",
+                pd.DataFrame(
+                    {
+                        "本周 this week": shown["items"].to_numpy(),
+                        "上周 previous week": shown["previous_week"].to_numpy(),
+                    },
+                    index=list(shown["category_zh"]),
+                ),
                 "条目 items",
             )
         )
     if total_completed:
         charts.append(
-            ChartSpec("outcomes", "核查结果 Verification outcomes", "bar",
-                      pd.DataFrame({"任务 tasks": outcomes["tasks"].to_numpy()}, index=list(OUTCOMES)), "任务 tasks")
+            ChartSpec(
+                "outcomes",
+                "核查结果 Verification outcomes",
+                "bar",
+                pd.DataFrame({"任务 tasks": outcomes["tasks"].to_numpy()}, index=list(OUTCOMES)),
+                "任务 tasks",
+            )
         )
     return Section(
         key="risk",
@@ -114,20 +137,38 @@ def risk_section(inputs: ReportInputs) -> Section:
             f"SLA 超时 {len(breaches[in_week(breaches['detected_at'], week)])} 次。"
         ),
         tables=[
-            Table("items_by_category", "预警条目(按类别) Review items by category", by_category,
-                  "Review items opened this week: one per near-duplicate group and category."),
+            Table(
+                "items_by_category",
+                "预警条目(按类别) Review items by category",
+                by_category,
+                "Review items opened this week: one per near-duplicate group and category.",
+            ),
             Table("dismiss_reasons", "排除原因 Dismiss reasons", dismiss, "Items dismissed this week."),
-            Table("escalations", "转核查(按类别) Escalations by category", escalations,
-                  "Verification tasks created this week."),
+            Table(
+                "escalations",
+                "转核查(按类别) Escalations by category",
+                escalations,
+                "Verification tasks created this week.",
+            ),
             Table("escalations_by_unit", "转核查(按单位) Escalations by unit", escalations_by_unit),
             Table("outcomes", "核查结果 Outcomes", outcomes, "Tasks completed this week, by outcome."),
-            Table("precision", "各类别准确率 Precision by category", precision,
-                  "precision = confirmed ÷ verified; verified = completed as confirmed, unfounded or referred"
-                  " (unreachable is not a verification)."),
-            Table("response_times", "签收与核查用时 Time to acknowledge and verify", times,
-                  "acknowledge: task assigned → accepted (tasks accepted this week); verify: assigned →"
-                  " completed (tasks completed this week); life-safety: item opened → acknowledged."),
-            Table("sla_breaches", "SLA 超时(按单位) SLA breaches by unit", sla, "Breaches detected this week."),
+            Table(
+                "precision",
+                "各类别准确率 Precision by category",
+                precision,
+                "precision = confirmed ÷ verified; verified = completed as confirmed, unfounded or referred"
+                " (unreachable is not a verification).",
+            ),
+            Table(
+                "response_times",
+                "签收与核查用时 Time to acknowledge and verify",
+                times,
+                "acknowledge: task assigned → accepted (tasks accepted this week); verify: assigned →"
+                " completed (tasks completed this week); life-safety: item opened → acknowledged.",
+            ),
+            Table(
+                "sla_breaches", "SLA 超时(按单位) SLA breaches by unit", sla, "Breaches detected this week."
+            ),
         ],
         charts=charts,
         findings=_findings(inputs, opened, completed, breaches, times),
@@ -159,20 +200,30 @@ def _times(inputs: ReportInputs, items: pd.DataFrame, tasks: pd.DataFrame) -> pd
         percentile_row("acknowledge", "all", _minutes(accepted["accepted_at"], accepted["assigned_at"])),
         percentile_row("verify", "all", _minutes(completed["completed_at"], completed["assigned_at"])),
         percentile_row(
-            "life_safety_acknowledge", "all", _minutes(acknowledged["acknowledged_at"], acknowledged["created_at"])
+            "life_safety_acknowledge",
+            "all",
+            _minutes(acknowledged["acknowledged_at"], acknowledged["created_at"]),
         ),
     ]
     for category in RISK_CATEGORIES:
         mine_accepted = accepted[accepted["category"] == category]
         mine_completed = completed[completed["category"] == category]
         if len(mine_accepted):
-            rows.append(percentile_row(
-                "acknowledge", category, _minutes(mine_accepted["accepted_at"], mine_accepted["assigned_at"])
-            ))
+            rows.append(
+                percentile_row(
+                    "acknowledge",
+                    category,
+                    _minutes(mine_accepted["accepted_at"], mine_accepted["assigned_at"]),
+                )
+            )
         if len(mine_completed):
-            rows.append(percentile_row(
-                "verify", category, _minutes(mine_completed["completed_at"], mine_completed["assigned_at"])
-            ))
+            rows.append(
+                percentile_row(
+                    "verify",
+                    category,
+                    _minutes(mine_completed["completed_at"], mine_completed["assigned_at"]),
+                )
+            )
     return pd.DataFrame(rows, columns=["measure", "category", "count", "p50_minutes", "p90_minutes"])
 
 
@@ -194,7 +245,9 @@ def _breaches(inputs: ReportInputs, breaches: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["breaches", "unit"], ascending=[False, True]).reset_index(drop=True)
 
 
-def _item_links(inputs: ReportInputs, items: pd.DataFrame, detail_of: dict[str, str] | None = None) -> list[Link]:
+def _item_links(
+    inputs: ReportInputs, items: pd.DataFrame, detail_of: dict[str, str] | None = None
+) -> list[Link]:
     """Up to three example posts of these items (life-safety first, then oldest), each post once."""
     ordered = items.sort_values(["life_safety", "created_at", "id"], ascending=[False, True, True])
     links: list[Link] = []
@@ -211,7 +264,11 @@ def _item_links(inputs: ReportInputs, items: pd.DataFrame, detail_of: dict[str, 
 
 
 def _findings(
-    inputs: ReportInputs, opened: pd.DataFrame, completed: pd.DataFrame, breaches: pd.DataFrame, times: pd.DataFrame
+    inputs: ReportInputs,
+    opened: pd.DataFrame,
+    completed: pd.DataFrame,
+    breaches: pd.DataFrame,
+    times: pd.DataFrame,
 ) -> list[Finding]:
     findings: list[Finding] = []
     items = inputs.workflow.items.set_index("id", drop=False).rename_axis(None)
@@ -224,12 +281,17 @@ def _findings(
         findings.append(
             Finding(
                 key="risk.confirmed",
-                headline=f"本周线下核查属实 {len(confirmed)} 起({parts}) — {len(confirmed)} verification tasks confirmed",
+                headline=(
+                    f"本周线下核查属实 {len(confirmed)} 起({parts})"
+                    f" — {len(confirmed)} verification tasks confirmed"
+                ),
                 weight=100 + 15 * life + len(confirmed),
                 figures={"confirmed": len(confirmed), **{str(c): int(n) for c, n in per_category.items()}},
-                examples=_item_links(inputs, confirmed_items, {
-                    str(t.item_id): f"{t.category}, {t.unit_id}" for t in confirmed.itertuples()
-                }),
+                examples=_item_links(
+                    inputs,
+                    confirmed_items,
+                    {str(t.item_id): f"{t.category}, {t.unit_id}" for t in confirmed.itertuples()},
+                ),
             )
         )
     life_items = opened[opened["life_safety"].astype(bool)]
@@ -255,9 +317,11 @@ def _findings(
     if len(week_breaches):
         per_unit = week_breaches["unit_id"].fillna("(none)").value_counts()
         worst = str(sorted(per_unit.items(), key=lambda kv: (-kv[1], kv[0]))[0][0])
+        worst_name = inputs.unit_name(None if worst == "(none)" else worst)
         tasks = inputs.workflow.tasks.set_index("id", drop=False)
         item_ids = [
-            str(tasks.at[b.subject_id, "item_id"]) if b.subject_type == "task" and b.subject_id in tasks.index
+            str(tasks.at[b.subject_id, "item_id"])
+            if b.subject_type == "task" and b.subject_id in tasks.index
             else str(b.subject_id)
             for b in week_breaches.itertuples()
         ]
@@ -266,11 +330,15 @@ def _findings(
             Finding(
                 key="risk.sla",
                 headline=(
-                    f"本周 SLA 超时 {len(week_breaches)} 次,最多为{inputs.unit_name(None if worst == '(none)' else worst)}"
+                    f"本周 SLA 超时 {len(week_breaches)} 次,最多为{worst_name}"
                     f"({int(per_unit[worst])} 次) — {len(week_breaches)} SLA deadlines missed"
                 ),
                 weight=55 + min(20, len(week_breaches)),
-                figures={"breaches": len(week_breaches), "worst_unit": worst, "worst_unit_breaches": int(per_unit[worst])},
+                figures={
+                    "breaches": len(week_breaches),
+                    "worst_unit": worst,
+                    "worst_unit_breaches": int(per_unit[worst]),
+                },
                 examples=_item_links(inputs, breached_items),
             )
         )

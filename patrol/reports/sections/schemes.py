@@ -44,7 +44,8 @@ def load_scheme_activity(db: WorkflowDb, week: ReportWeek) -> list[SchemeActivit
     with db.read_session() as session:
         schemes = session.scalars(select(Scheme).order_by(Scheme.name)).all()
         active = [
-            s for s in schemes
+            s
+            for s in schemes
             if (s.active_from is None or s.active_from < week.end_utc)
             and (s.active_until is None or s.active_until > week.start_utc)
         ]
@@ -61,8 +62,14 @@ def load_scheme_activity(db: WorkflowDb, week: ReportWeek) -> list[SchemeActivit
             matches["published_at"] = pd.to_datetime(matches["published_at"], utc=True)
             found.append(
                 SchemeActivity(
-                    scheme.id, scheme.name, scheme.purpose, scheme.owner, scheme.query,
-                    scheme.active_from, scheme.active_until, matches,
+                    scheme.id,
+                    scheme.name,
+                    scheme.purpose,
+                    scheme.owner,
+                    scheme.query,
+                    scheme.active_from,
+                    scheme.active_until,
+                    matches,
                 )
             )
     return found
@@ -77,10 +84,16 @@ def scheme_section(inputs: ReportInputs, scheme: SchemeActivity) -> Section:
     summary = pd.DataFrame(
         [
             {"metric": "matches 命中帖子", "this_week": len(this), "previous_week": len(before)},
-            {"metric": "groups 去重后", "this_week": this["group_post_id"].nunique(),
-             "previous_week": before["group_post_id"].nunique()},
-            {"metric": "life-safety 生命安全", "this_week": int(this["life_safety"].astype(bool).sum()),
-             "previous_week": int(before["life_safety"].astype(bool).sum())},
+            {
+                "metric": "groups 去重后",
+                "this_week": this["group_post_id"].nunique(),
+                "previous_week": before["group_post_id"].nunique(),
+            },
+            {
+                "metric": "life-safety 生命安全",
+                "this_week": int(this["life_safety"].astype(bool).sum()),
+                "previous_week": int(before["life_safety"].astype(bool).sum()),
+            },
         ]
     )
     per_day = this.groupby("local_day").size().reindex(week.days, fill_value=0).astype(int)
@@ -94,10 +107,9 @@ def scheme_section(inputs: ReportInputs, scheme: SchemeActivity) -> Section:
         },
         columns=["unit", "unit_name", "matches"],
     ).sort_values(["matches", "unit"], ascending=[False, True])
-    latest_groups = (
-        this.sort_values(["published_at", "post_id"], ascending=[False, True])
-        .drop_duplicates("group_post_id")["group_post_id"]
-    )
+    latest_groups = this.sort_values(["published_at", "post_id"], ascending=[False, True]).drop_duplicates(
+        "group_post_id"
+    )["group_post_id"]
     examples = inputs.post_links([str(p) for p in latest_groups.head(3)])
     window = " – ".join(
         f"{moment:%Y-%m-%d %H:%M}" if moment else "…" for moment in (scheme.active_from, scheme.active_until)
@@ -126,8 +138,13 @@ def scheme_section(inputs: ReportInputs, scheme: SchemeActivity) -> Section:
             Table("scheme_by_unit", "各辖区命中 Matches by unit", by_unit),
         ],
         charts=[
-            ChartSpec(f"scheme_{scheme.id}_by_day", f"{scheme.name}: 每日命中 matches by day", "bar",
-                      pd.DataFrame({"命中 matches": per_day.to_numpy()}, index=day_labels(week.days)), "帖子 posts")
+            ChartSpec(
+                f"scheme_{scheme.id}_by_day",
+                f"{scheme.name}: 每日命中 matches by day",
+                "bar",
+                pd.DataFrame({"命中 matches": per_day.to_numpy()}, index=day_labels(week.days)),
+                "帖子 posts",
+            )
         ],
         link_lists=[LinkList("最新命中 Latest matches", examples)] if examples else [],
         findings=findings,

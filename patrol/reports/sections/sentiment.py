@@ -18,10 +18,8 @@ def _daily(posts: pd.DataFrame, days: list[date]) -> pd.DataFrame:
     index = pd.Index(days)
     totals = posts.groupby("local_day").size().reindex(index, fill_value=0).astype(int)
     means = posts.groupby("local_day")["sentiment"].mean().reindex(index).round(3)
-    if len(posts):
-        labels = pd.crosstab(posts["local_day"], posts["sentiment_label"])
-    else:
-        labels = pd.DataFrame()
+    # crosstab of an empty frame has no index to reindex
+    labels = pd.crosstab(posts["local_day"], posts["sentiment_label"]) if len(posts) else pd.DataFrame()
     labels = labels.reindex(index=index, columns=list(LABELS), fill_value=0).astype(int)
     frame = pd.DataFrame({"date": [f"{d:%Y-%m-%d}" for d in days], "posts": totals.to_numpy()})
     frame["mean_sentiment"] = [None if pd.isna(v) else float(v) for v in means.to_numpy()]
@@ -42,8 +40,12 @@ def sentiment_section(inputs: ReportInputs, found: WeekTopics) -> Section:
 
     by_topic = pd.DataFrame(
         [
-            {"topic": t.label, "posts": t.volume, "mean_sentiment": t.mean_sentiment,
-             "negative_share": t.negative_share}
+            {
+                "topic": t.label,
+                "posts": t.volume,
+                "mean_sentiment": t.mean_sentiment,
+                "negative_share": t.negative_share,
+            }
             for t in found.top(TOP_TOPICS)
         ],
         columns=["topic", "posts", "mean_sentiment", "negative_share"],
@@ -52,8 +54,10 @@ def sentiment_section(inputs: ReportInputs, found: WeekTopics) -> Section:
     mean_prev = round(float(previous["sentiment"].mean()), 3) if len(previous) else None
     labels = day_labels(week.days)
     chart = pd.DataFrame(
-        {"本周 this week": daily["mean_sentiment"].astype(float).to_numpy(),
-         "上周 previous week": daily["previous_week_mean"].astype(float).to_numpy()},
+        {
+            "本周 this week": daily["mean_sentiment"].astype(float).to_numpy(),
+            "上周 previous week": daily["previous_week_mean"].astype(float).to_numpy(),
+        },
         index=labels,
     )
     return Section(
@@ -67,7 +71,16 @@ def sentiment_section(inputs: ReportInputs, found: WeekTopics) -> Section:
             Table("sentiment_by_day", "每日情感 Sentiment by day", daily),
             Table("sentiment_by_topic", "话题情感 Sentiment by topic", by_topic),
         ],
-        charts=[ChartSpec("sentiment_by_day", "每日平均情感 Mean sentiment by day", "line", chart, "情感 sentiment")],
+        charts=[
+            ChartSpec(
+                "sentiment_by_day",
+                "每日平均情感 Mean sentiment by day",
+                "line",
+                chart,
+                "情感 sentiment",
+                zero_based=False,
+            )
+        ],
     )
 
 

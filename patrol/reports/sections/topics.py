@@ -37,8 +37,17 @@ def _table(topics: list[Topic]) -> pd.DataFrame:
             }
             for rank, topic in enumerate(topics, start=1)
         ],
-        columns=["rank", "topic", "keywords", "posts", "baseline_per_week", "growth", "status",
-                 "mean_sentiment", "negative_share"],
+        columns=[
+            "rank",
+            "topic",
+            "keywords",
+            "posts",
+            "baseline_per_week",
+            "growth",
+            "status",
+            "mean_sentiment",
+            "negative_share",
+        ],
     )
 
 
@@ -76,10 +85,14 @@ def topics_section(inputs: ReportInputs, found: WeekTopics, settings: TopicSetti
     if top:
         charts.append(
             ChartSpec(
-                "top_topics", "热点话题 Top topics", "barh",
+                "top_topics",
+                "热点话题 Top topics",
+                "barh",
                 pd.DataFrame(
-                    {"本周 this week": [t.volume for t in top],
-                     f"前{HISTORY_WEEKS}周周均 4-week mean": [round(t.baseline, 1) for t in top]},
+                    {
+                        "本周 this week": [t.volume for t in top],
+                        f"前{HISTORY_WEEKS}周周均 4-week mean": [round(t.baseline, 1) for t in top],
+                    },
                     index=[t.label for t in top],
                 ),
                 "帖子 posts",
@@ -88,7 +101,10 @@ def topics_section(inputs: ReportInputs, found: WeekTopics, settings: TopicSetti
     return Section(
         key="topics",
         title="话题 Topics",
-        intro=f"本周识别出 {len(found.topics)} 个话题,其中 {len(found.rising(10_000))} 个为新出现或上升话题。",
+        intro=(
+            f"本周识别出 {len(found.topics)} 个话题,其中 {len(found.rising(len(found.topics)))} 个为新出现"
+            "或上升话题。"
+        ),
         tables=[
             Table("top_topics", "热点话题 Top topics", _table(top)),
             Table("rising_topics", "上升话题 Rising topics", _table(rising)),
@@ -116,7 +132,11 @@ def _findings(inputs: ReportInputs, top: list[Topic], rising: list[Topic]) -> li
                 key="topics.rising",
                 headline=f"上升话题「{topic.label}」:{change},平均情感 {topic.mean_sentiment:+.2f}",
                 weight=45 + min(25.0, 3 * topic.rise_score),
-                figures={"topic": topic.label, "posts": topic.volume, "baseline_per_week": round(topic.baseline, 2)},
+                figures={
+                    "topic": topic.label,
+                    "posts": topic.volume,
+                    "baseline_per_week": round(topic.baseline, 2),
+                },
                 examples=inputs.post_links(topic.representatives),
             )
         )

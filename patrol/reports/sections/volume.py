@@ -19,7 +19,9 @@ def sources_of(inputs: ReportInputs) -> list[str]:
 
 
 def _per_day(posts: pd.DataFrame, days: list, column: str, keys: list[str]) -> pd.DataFrame:
-    counts = posts.groupby(["local_day", column]).size().unstack(fill_value=0) if len(posts) else pd.DataFrame()
+    counts = (
+        posts.groupby(["local_day", column]).size().unstack(fill_value=0) if len(posts) else pd.DataFrame()
+    )
     return counts.reindex(index=days, columns=keys, fill_value=0).astype(int)
 
 
@@ -51,7 +53,9 @@ def volume_section(inputs: ReportInputs) -> Section:
     per_source["this_week"] = [int(this_by_source.get(s, 0)) for s in sources]
     per_source["previous_week"] = [int(prev_by_source.get(s, 0)) for s in sources]
     per_source["change"] = per_source["this_week"] - per_source["previous_week"]
-    per_source["change_pct"] = [change_pct(a, b) for a, b in zip(per_source["this_week"], per_source["previous_week"])]
+    per_source["change_pct"] = [
+        change_pct(a, b) for a, b in zip(per_source["this_week"], per_source["previous_week"], strict=True)
+    ]
 
     flags_this, flags_prev = flagged_long(this), flagged_long(previous)
     this_by_category = flags_this.groupby("category").size()
@@ -64,7 +68,8 @@ def volume_section(inputs: ReportInputs) -> Section:
     per_category["previous_week"] = [int(prev_by_category.get(c, 0)) for c in categories]
     per_category["change"] = per_category["this_week"] - per_category["previous_week"]
     per_category["change_pct"] = [
-        change_pct(a, b) for a, b in zip(per_category["this_week"], per_category["previous_week"])
+        change_pct(a, b)
+        for a, b in zip(per_category["this_week"], per_category["previous_week"], strict=True)
     ]
 
     active = [c for c in categories if this_by_category.get(c, 0)]
@@ -75,33 +80,59 @@ def volume_section(inputs: ReportInputs) -> Section:
     flagged_daily["total"] = flagged_by_day.sum(axis=1).to_numpy() if active else 0
 
     charts = [
-        ChartSpec("posts_by_day_source", "每日发布量(按来源) Posts per day by source", "stacked_bar",
-                  by_day.set_axis(labels, axis=0), "帖子 posts"),
         ChartSpec(
-            "posts_vs_previous", "本周与上周 This week vs previous week", "line",
-            pd.DataFrame({"本周 this week": daily["total"].to_numpy(),
-                          "上周 previous week": daily["previous_week"].to_numpy()}, index=labels),
+            "posts_by_day_source",
+            "每日发布量(按来源) Posts per day by source",
+            "stacked_bar",
+            by_day.set_axis(labels, axis=0),
+            "帖子 posts",
+        ),
+        ChartSpec(
+            "posts_vs_previous",
+            "本周与上周 This week vs previous week",
+            "line",
+            pd.DataFrame(
+                {
+                    "本周 this week": daily["total"].to_numpy(),
+                    "上周 previous week": daily["previous_week"].to_numpy(),
+                },
+                index=labels,
+            ),
             "帖子 posts",
         ),
     ]
     if active:
         charts.append(
-            ChartSpec("flagged_by_day_category", "每日预警帖子(按类别) Flagged posts per day by category",
-                      "stacked_bar", flagged_by_day.set_axis(labels, axis=0), "帖子 posts")
+            ChartSpec(
+                "flagged_by_day_category",
+                "每日预警帖子(按类别) Flagged posts per day by category",
+                "stacked_bar",
+                flagged_by_day.set_axis(labels, axis=0),
+                "帖子 posts",
+            )
         )
     return Section(
         key="volume",
         title="发布量 Volume",
         intro=(
-            f"本周共采集 {len(this)} 条帖子(上周 {len(previous)} 条),其中 {this['flagged'].map(bool).sum()} 条"
+            f"本周共采集 {len(this)} 条帖子(上周 {len(previous)} 条),"
+            f"其中 {this['flagged'].map(bool).sum()} 条"
             " 触发风险预警。按发布时间(北京时间)计。"
         ),
         tables=[
-            Table("posts_per_day", "每日发布量 Posts per day", daily,
-                  "Per source by publication day; previous week = the same weekday a week earlier."),
+            Table(
+                "posts_per_day",
+                "每日发布量 Posts per day",
+                daily,
+                "Per source by publication day; previous week = the same weekday a week earlier.",
+            ),
             Table("posts_by_source", "按来源 Posts by source", per_source),
-            Table("flagged_by_category", "按类别的预警帖子 Flagged posts by category", per_category,
-                  "A post flagged in two categories counts in both."),
+            Table(
+                "flagged_by_category",
+                "按类别的预警帖子 Flagged posts by category",
+                per_category,
+                "A post flagged in two categories counts in both.",
+            ),
             Table("flagged_per_day", "每日预警帖子 Flagged posts per day", flagged_daily),
         ],
         charts=charts,
@@ -109,7 +140,9 @@ def volume_section(inputs: ReportInputs) -> Section:
     )
 
 
-def _category_findings(inputs: ReportInputs, per_category: pd.DataFrame, flags_this: pd.DataFrame) -> list[Finding]:
+def _category_findings(
+    inputs: ReportInputs, per_category: pd.DataFrame, flags_this: pd.DataFrame
+) -> list[Finding]:
     findings: list[Finding] = []
     for row in per_category.itertuples():
         rise = row.this_week - row.previous_week
@@ -129,7 +162,11 @@ def _category_findings(inputs: ReportInputs, per_category: pd.DataFrame, flags_t
                     f" — {row.category} flags rose from {before} to {row.this_week}"
                 ),
                 weight=60 + life + min(25.0, rise),
-                figures={"category": row.category, "this_week": row.this_week, "previous_week": row.previous_week},
+                figures={
+                    "category": row.category,
+                    "this_week": row.this_week,
+                    "previous_week": row.previous_week,
+                },
                 examples=inputs.post_links(list(top["id"].head(3)), detail=row.category),
             )
         )

@@ -48,10 +48,11 @@ def search_page(
     jurisdiction: Annotated[str, Query(pattern=_ID)] = "",
     since: Annotated[str, Query(pattern=_DAY)] = "",
     until: Annotated[str, Query(pattern=_DAY)] = "",
-    min_risk: Annotated[float | None, Query(ge=0, le=1)] = None,
+    min_risk_text: Annotated[str, Query(alias="min_risk", pattern=r"^(|0(\.\d+)?|1(\.0+)?)$")] = "",
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
     console = console_of(request)
+    min_risk = float(min_risk_text) if min_risk_text else None
     until_day = _day_start(until)
     filters = SearchFilters(
         sources=[source] if source else [],

@@ -4,6 +4,15 @@
 (an advisory lock on PostgreSQL, the write lock on SQLite) so two processes never race a migration.
 A database made by the foundation release (tables created without Alembic) is stamped at the
 first revision and then upgraded, keeping its data.
+
+A new revision: write it by hand next to the others (copy the newest one, set `down_revision` to
+the current head), or let Alembic create the file from `script.py.mako`:
+
+    .venv/bin/python -c "from alembic import command; from patrol.workflow.migrations.runner import \
+        alembic_config; command.revision(alembic_config(), 'what it changes')"
+
+then add a check to `tests/integration/test_workflow_migrations.py` (it compares models and
+migrations on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
