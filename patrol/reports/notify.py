@@ -14,12 +14,7 @@ from patrol.workflow.outbox import TOPICS, enqueue_notification
 
 REPORT_TOPIC = "report.weekly"
 
-
-def register_report_topic() -> None:
-    TOPICS.setdefault(REPORT_TOPIC, "the weekly opinion-trend report was built and stored")
-
-
-register_report_topic()
+assert REPORT_TOPIC in TOPICS  # the outbox owns the list of topics
 
 
 def notify_report_ready(db: WorkflowDb, record: ReportRecord, *, now: datetime) -> str | None:

@@ -38,11 +38,7 @@ from patrol.workflow.outbox import TOPICS, enqueue_notification
 REALTIME_TOPIC = "scheme.match"
 DIGEST_TOPIC = "scheme.digest"
 SPIKE_TOPIC = "scheme.spike"
-SCHEME_TOPICS: dict[str, str] = {
-    REALTIME_TOPIC: "a monitoring scheme found a new post (one alert per near-duplicate group)",
-    DIGEST_TOPIC: "a monitoring scheme's hourly or daily summary of what it found",
-    SPIKE_TOPIC: "a monitoring scheme found far more posts in an hour than it usually does",
-}
+SCHEME_TOPICS: dict[str, str] = {topic: TOPICS[topic] for topic in (REALTIME_TOPIC, DIGEST_TOPIC, SPIKE_TOPIC)}
 _MODE_TOPICS = {"realtime": REALTIME_TOPIC, "digest": DIGEST_TOPIC, "spike": SPIKE_TOPIC}
 
 #: How many windows a late tick catches up on, so a stopped scheduler does not lose digests.
@@ -52,13 +48,6 @@ SPIKE_MIN_HISTORY = timedelta(hours=24)
 EXAMPLES = 5
 
 
-def register_scheme_topics() -> None:
-    """Make the scheme topics known to the outbox, so channels can subscribe to `scheme.*`."""
-    for topic, description in SCHEME_TOPICS.items():
-        TOPICS.setdefault(topic, description)
-
-
-register_scheme_topics()
 
 
 class SchemeAlertReport(BaseModel):

@@ -31,6 +31,10 @@ TOPICS: dict[str, str] = {
     "task.cancelled": "a verification task was cancelled",
     "shift.handover": "a shift ended and its handover is ready for the incoming shift",
     "handover.ack_breached": "the incoming shift has not acknowledged the handover in time",
+    "scheme.match": "a monitoring scheme found a new post (one alert per near-duplicate group)",
+    "scheme.digest": "a monitoring scheme's hourly or daily summary of what it found",
+    "scheme.spike": "a monitoring scheme found far more posts in an hour than it usually does",
+    "report.weekly": "the weekly opinion-trend report was built and stored",
 }
 
 

@@ -30,7 +30,10 @@ def _minutes(later: pd.Series, earlier: pd.Series) -> pd.Series:
 
 
 def percentile_row(measure: str, scope: str, minutes: pd.Series) -> dict[str, object]:
+    # A task reassigned after it was accepted restarts its clock: its old acceptance precedes the new
+    # assignment and measures nothing, so negative spans are left out.
     values = minutes.dropna()
+    values = values[values >= 0]
     return {
         "measure": measure,
         "category": scope,
@@ -185,7 +188,7 @@ def _precision(completed: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
             row[outcome] = int(counts.get(outcome, 0))
         verified = sum(int(counts.get(o, 0)) for o in VERIFIED_OUTCOMES)
         row["verified"] = verified
-        row["precision"] = round(int(row["confirmed"]) / verified, 3) if verified else None  # type: ignore[call-overload]
+        row["precision"] = round(int(counts.get("confirmed", 0)) / verified, 3) if verified else None
         if category == "all" or len(mine):
             rows.append(row)
     return pd.DataFrame(rows, columns=["category", "completed", *OUTCOMES, "verified", "precision"])
