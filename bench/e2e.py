@@ -48,7 +48,7 @@ def main() -> None:
         timings["index"] = time.perf_counter() - start
         start = time.perf_counter()
         for path in analysed:
-            flag_batch(runtime, path)
+            flag_batch(runtime, path)  # review items and scheme matches
         timings["flag"] = time.perf_counter() - start
         runtime.close()
 

@@ -48,6 +48,11 @@ class ThreadState(BaseModel):
     last_page: int = Field(1, ge=1, description="last thread page fetched")
     floors: int = Field(0, ge=0, description="highest floor number landed")
     per_page: int = Field(10, ge=1, description="floors per thread page, as last observed")
+    # Profile forums: pages are followed by their links, so where to resume is a URL.
+    signature: str | None = Field(None, description="the list row's changing text when last fetched")
+    last_url: str | None = Field(None, description="URL of the last thread page fetched")
+    last_ids: list[str] = Field(default_factory=list, description="post ids on that page")
+    last_first_floor: int = Field(1, ge=1, description="floor number of that page's first post")
 
 
 class ContainerState(BaseModel):

@@ -9,8 +9,9 @@ link and says no, with a reason the crawl report records as kind `trap`, when:
 - **endless pagination**: a chain of "next page" links deeper than `PATROL_MAX_PAGINATION` pages;
 - **calendar trap**: a URL whose date (`2026-11-28`, `2026/11/28`, `20261128`, `year=..&month=..`)
   lies in the future or further back than `PATROL_CALENDAR_HORIZON_DAYS`, or the
-  `PATROL_CALENDAR_MAX_DATES`+1-th distinct date in URLs of one shape (a "next day" link followed
-  day after day).
+  `PATROL_CALENDAR_MAX_DATES`+1-th distinct date of one URL that differs only in its date (a "next
+  day" link followed day after day; dated article URLs differ in their ids too and are not counted
+  together).
 
 It holds no Scrapy objects, so it is tested as plain code.
 """
@@ -26,11 +27,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from crawlers.timeparse import SITE_TZ
 
 _ISO_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_.](0?[1-9]|1[0-2])[-/_.](0?[1-9]|[12]\d|3[01])(?!\d)")
-_COMPACT_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")
+# 8-digit dates only as a whole path segment or a date-named parameter: an id like tid=20150315 is not one.
+_COMPACT_PATH_DATE = re.compile(r"(?<=/)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=/|$)")
+_COMPACT_QUERY_DATE = re.compile(
+    r"(?:^|&)(?:date|day|dt|d|riqi|rq)=((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=&|$)", re.IGNORECASE
+)
 _YEAR_KEYS = ("year", "y", "yy", "yyyy")
 _MONTH_KEYS = ("month", "m", "mm", "mon")
 _DAY_KEYS = ("day", "d", "dd")
-_DIGITS = re.compile(r"\d+")
 
 
 class TrapDetected(Exception):
@@ -44,32 +48,52 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))
 
 
-def url_date(url: str) -> date | None:
-    """The calendar date a URL names in its path or query, if any."""
-    parts = urlsplit(url)
-    for pattern in (_ISO_DATE, _COMPACT_DATE):
-        for text in (parts.path, parts.query):
-            for match in pattern.finditer(text):
-                try:
-                    return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-                except ValueError:
-                    continue
-    query = {key.lower(): value for key, value in parse_qsl(parts.query)}
-    year = next((query[key] for key in _YEAR_KEYS if key in query), None)
-    month = next((query[key] for key in _MONTH_KEYS if key in query), None)
+def _dated(url: str) -> tuple[date, str] | None:
+    """The calendar date a URL names in its path or query, and the URL with that date taken out."""
+    parts = urlsplit(canonical_url(url))
+    searches = (
+        (_ISO_DATE, "path"),
+        (_ISO_DATE, "query"),
+        (_COMPACT_PATH_DATE, "path"),
+        (_COMPACT_QUERY_DATE, "query"),
+    )
+    for pattern, field_name in searches:
+        text = getattr(parts, field_name)
+        for match in pattern.finditer(text):
+            try:
+                day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            except ValueError:
+                continue
+            start, end = match.start(1), match.end(3)
+            rest = parts._replace(**{field_name: text[:start] + "{date}" + text[end:]})
+            return day, urlunsplit(rest)
+    query = dict(parse_qsl(parts.query))
+    lowered = {key.lower(): key for key in query}
+    keys = [lowered[k] for k in (*_YEAR_KEYS, *_MONTH_KEYS, *_DAY_KEYS) if k in lowered]
+    year = next((query[lowered[k]] for k in _YEAR_KEYS if k in lowered), None)
+    month = next((query[lowered[k]] for k in _MONTH_KEYS if k in lowered), None)
     if year and month and year.isdigit() and month.isdigit():
-        day = next((query[key] for key in _DAY_KEYS if key in query and query[key].isdigit()), "1")
+        day_text = next((query[lowered[k]] for k in _DAY_KEYS if k in lowered and query[lowered[k]].isdigit()), "1")
         try:
-            return date(int(year), int(month), int(day))
+            day = date(int(year), int(month), int(day_text))
         except ValueError:
             return None
+        rest = urlencode(sorted((k, v) for k, v in query.items() if k not in keys))
+        return day, urlunsplit(parts._replace(query=rest + "&{date}"))
     return None
 
 
+def url_date(url: str) -> date | None:
+    """The calendar date a URL names in its path or query, if any."""
+    dated = _dated(url)
+    return dated[0] if dated else None
+
+
 def url_shape(url: str) -> str:
-    """The URL with every run of digits replaced by `#`: pages of one calendar share a shape."""
-    parts = urlsplit(canonical_url(url))
-    return _DIGITS.sub("#", f"{parts.netloc}{parts.path}?{parts.query}")
+    """The URL with its date taken out: the pages of one calendar share it, dated articles do not
+    (their ids differ)."""
+    dated = _dated(url)
+    return dated[1] if dated else canonical_url(url)
 
 
 @dataclass
@@ -101,11 +125,11 @@ class TrapGuard:
             raise TrapDetected(
                 f"calendar trap: {url} is dated {day}, more than {self.calendar_horizon_days} days back; not followed"
             )
-        dates = self._dates_by_shape[url_shape(url)]
+        shape = url_shape(url)
+        dates = self._dates_by_shape[shape]
         if day not in dates and len(dates) >= self.calendar_max_dates:
             raise TrapDetected(
-                f"calendar trap: more than {self.calendar_max_dates} dates of {url_shape(url)} this pass; "
-                f"{url} not followed"
+                f"calendar trap: more than {self.calendar_max_dates} dates of {shape} this pass; {url} not followed"
             )
         dates.add(day)
 

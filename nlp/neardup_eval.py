@@ -35,9 +35,9 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import zhconv
@@ -281,7 +281,7 @@ def _pairwise(method: Method, left: np.ndarray, right: np.ndarray) -> np.ndarray
     return np.array([bool(method.similar(left[i], right[i : i + 1])[0]) for i in range(len(left))])
 
 
-def measure_pairs(method: Method, pairs: PairSet) -> dict[str, object]:
+def measure_pairs(method: Method, pairs: PairSet) -> dict[str, Any]:
     started = time.perf_counter()
     originals = method.signatures(pairs.originals)
     copies = {kind: method.signatures(texts) for kind, texts in pairs.copies.items()}
@@ -306,7 +306,9 @@ def measure_pairs(method: Method, pairs: PairSet) -> dict[str, object]:
     }
 
 
-def measure_grouping(method: Method, pairs: PairSet, rng: random.Random, max_copies: int = 3) -> dict[str, float]:
+def measure_grouping(
+    method: Method, pairs: PairSet, rng: random.Random, max_copies: int = 3
+) -> dict[str, float]:
     """Greedy grouping of a shuffled stream of originals and 0..`max_copies` edited copies each."""
     stream: list[tuple[int, str]] = []
     for index, text in enumerate(pairs.originals):
@@ -316,11 +318,12 @@ def measure_grouping(method: Method, pairs: PairSet, rng: random.Random, max_cop
     rng.shuffle(stream)
     signatures = method.signatures([text for _, text in stream])
     groups: list[int] = []
-    for position in range(len(stream)):
-        earlier = np.flatnonzero(method.similar(signatures[position], signatures[:position])) if position else []
+    groups.append(0)
+    for position in range(1, len(stream)):
+        earlier = np.flatnonzero(method.similar(signatures[position], signatures[:position]))
         groups.append(groups[int(earlier[0])] if len(earlier) else position)
     truth = [origin for origin, _ in stream]
-    same_truth = same_group = both = 0
+    same_group = both = 0
     by_group: dict[int, list[int]] = {}
     for position, group in enumerate(groups):
         by_group.setdefault(group, []).append(position)
@@ -350,7 +353,9 @@ def default_methods(datasketch: bool = True) -> list[Method]:
     return methods
 
 
-def run(data_dir: Path, per_source: int, seed: int, unrelated: int, datasketch: bool = True) -> dict[str, object]:
+def run(
+    data_dir: Path, per_source: int, seed: int, unrelated: int, datasketch: bool = True
+) -> dict[str, Any]:
     rng = random.Random(seed)
     originals = load_originals(data_dir, per_source, rng)
     pairs = build_pairs(originals, rng, Editor(), Normalizer(), unrelated)
@@ -372,16 +377,19 @@ def run(data_dir: Path, per_source: int, seed: int, unrelated: int, datasketch: 
     }
 
 
-def _table(report: dict[str, object]) -> str:
+def _table(report: dict[str, Any]) -> str:
     methods = report["methods"]
     assert isinstance(methods, list)
-    head = f"{'method':22} {'recall':>7} {'FPR':>8} {'prec':>7} {'F1':>7} {'grp P':>7} {'grp R':>7} {'sig/s':>8}"
+    head = (
+        f"{'method':22} {'recall':>7} {'FPR':>8} {'prec':>7} {'F1':>7} {'grp P':>7} {'grp R':>7} {'sig/s':>8}"
+    )
     lines = [head]
     for m in methods:
         group = m["grouping"]
         lines.append(
             f"{m['method']:22} {m['recall']:7.4f} {m['false_positive_rate']:8.5f} {m['precision']:7.4f} "
-            f"{m['f1']:7.4f} {group['pair_precision']:7.4f} {group['pair_recall']:7.4f} {m['signatures_per_s']:8}"
+            f"{m['f1']:7.4f} {group['pair_precision']:7.4f} {group['pair_recall']:7.4f} "
+            f"{m['signatures_per_s']:8}"
         )
     lines.append("")
     lines.append("recall by edit: " + " ".join(f"{k:>13}" for k in EDIT_KINDS))
@@ -392,12 +400,18 @@ def _table(report: dict[str, object]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder (default ../shared/data)")
-    parser.add_argument("--originals", type=int, default=1000, help="originals per source (COLD, fraud, TNEWS)")
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="the shared data folder (default ../shared/data)"
+    )
+    parser.add_argument(
+        "--originals", type=int, default=1000, help="originals per source (COLD, fraud, TNEWS)"
+    )
     parser.add_argument("--unrelated", type=int, default=30_000, help="random pairs of different originals")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--no-datasketch", action="store_true", help="skip datasketch MinHash (slow: ~500 texts/s)")
+    parser.add_argument(
+        "--no-datasketch", action="store_true", help="skip datasketch MinHash (slow: ~500 texts/s)"
+    )
     args = parser.parse_args(argv)
     try:
         report = run(args.data, args.originals, args.seed, args.unrelated, not args.no_datasketch)

@@ -148,7 +148,9 @@ class PlaceTagger:
         """Every normalised name and alias, for the segmenter's user words."""
         return list(self.tables.entries)
 
-    def tag(self, normalized: NormalizedText, tokens: Sequence[Token], hint: str | None = None) -> list[PlaceTag]:
+    def tag(
+        self, normalized: NormalizedText, tokens: Sequence[Token], hint: str | None = None
+    ) -> list[PlaceTag]:
         """Places named in the text, in order; `hint` (the source's jurisdiction) resolves a name
         that several places share when the post itself does not."""
         tables = self.tables
@@ -175,7 +177,9 @@ class PlaceTagger:
             place = senses[0].place if len(senses) == 1 else self._resolve(senses, context, hint)
             original_start, original_end = normalized.to_original(start, end)
             tags.append(
-                PlaceTag(name=place.name, level=place.level, unit=place.unit, start=original_start, end=original_end)
+                PlaceTag(
+                    name=place.name, level=place.level, unit=place.unit, start=original_start, end=original_end
+                )
             )
         return tags
 
@@ -193,7 +197,8 @@ class PlaceTagger:
 
         def agrees(place: GazetteerPlace, other: GazetteerPlace) -> bool:
             district = district_of(place)
-            return (district is not None and district == district_of(other)) or related(place.unit, other.unit)
+            same_district = district is not None and district == district_of(other)
+            return same_district or related(place.unit, other.unit)
 
         for entry in senses:
             if any(agrees(entry.place, other) for other in context):

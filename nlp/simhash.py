@@ -34,8 +34,10 @@ NEAR_DUPLICATE_MAX_DISTANCE = 8
 _MASK64 = (1 << 64) - 1
 _NOT_CONTENT = re.compile(r"[\W_]+")
 # "转：", "转发 @某人：", "转自朋友圈：", "【转】", "RT @someone:" — what a repost puts before the copy.
+# Normalised text has lost the "@" and the space of "转发 @某人：" (separators between Chinese
+# characters are removed), so 转发/转载/转自 take any short name before the colon.
 _REPOST_PREFIX = re.compile(
-    r"^\s*(?:【转(?:发|载)?】|(?:转发|转载|转自[^:：\s]{0,8}|转|repost|rt)\s*(?:@[^\s:：]{1,30}\s*)?[:：])\s*",
+    r"^\s*(?:【转(?:发|载)?】|(?:转发|转载|转自)\s*@?[^\s:：]{0,20}\s*[:：]|(?:转|repost|rt)\s*(?:@[^\s:：]{1,30}\s*)?[:：])\s*",
     re.IGNORECASE,
 )
 

@@ -95,7 +95,9 @@ class TopicParams:
         if not 0.0 < self.similarity <= 1.0:
             raise ValueError(f"similarity={self.similarity}: use a cosine in (0, 1], e.g. 0.25")
         if min(self.centroid_terms, self.post_terms, self.label_terms, self.keywords, self.max_topics) < 1:
-            raise ValueError("centroid_terms, post_terms, label_terms, keywords and max_topics must be at least 1")
+            raise ValueError(
+                "centroid_terms, post_terms, label_terms, keywords and max_topics must be at least 1"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +265,9 @@ class TopicModel:
         candidates = sorted({topic_id for word in vector for topic_id in self._index.get(word, ())})
         for topic_id in candidates:
             topic = self._topics[topic_id]
-            similarity = sum(weight * topic.terms.get(word, 0.0) for word, weight in vector.items()) / topic.norm
+            similarity = (
+                sum(weight * topic.terms.get(word, 0.0) for word, weight in vector.items()) / topic.norm
+            )
             if similarity > best_similarity:
                 best_id, best_similarity = topic_id, similarity
         if best_id is not None and best_similarity >= self.params.similarity:
@@ -305,7 +309,7 @@ class TopicModel:
                 del self._index[word]
 
     def _expire(self, now: datetime) -> None:
-        """Forget counts older than the burst history, topics idle for `topic_ttl`, the oldest past `max_topics`."""
+        """Forget counts older than the burst history, idle topics, and the oldest past `max_topics`."""
         cutoff = now - timedelta(days=self.params.topic_ttl_days)
         stale = [t.id for t in self._topics.values() if t.last_seen < cutoff]
         excess = len(self._topics) - len(stale) - self.params.max_topics
@@ -337,7 +341,9 @@ class TopicModel:
         ranked = [
             word
             for word, weight in sorted(topic.terms.items(), key=lambda kv: (-kv[1], kv[0]))
-            if not any(word != other and word in other and w >= 0.5 * weight for other, w in topic.terms.items())
+            if not any(
+                word != other and word in other and w >= 0.5 * weight for other, w in topic.terms.items()
+            )
         ]
         return TopicInfo(
             id=topic.id,
@@ -395,10 +401,13 @@ class TopicModel:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], *, clock: Clock = utcnow, where: str = "topic state") -> TopicModel:
+    def from_json(
+        cls, data: Mapping[str, Any], *, clock: Clock = utcnow, where: str = "topic state"
+    ) -> TopicModel:
         if data.get("format") != _FORMAT:
             raise ValueError(
-                f"{where}: format {data.get('format')!r} is not {_FORMAT}; delete the file to start topics afresh"
+                f"{where}: format {data.get('format')!r} is not {_FORMAT}; "
+                "delete the file to start topics afresh"
             )
         try:
             model = cls(TopicParams(**data["params"]), clock=clock)

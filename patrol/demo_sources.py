@@ -19,6 +19,9 @@ def demo_sources(base_url: str, content: DemoContent) -> dict[str, list[dict[str
                 "start_urls": [f"{base}/forum.php"],
                 "interval_s": 600,
                 "jurisdiction_hint": "xf-branch",
+                # Our own site on loopback: no need to be as gentle as with someone else's server.
+                "concurrency": 8,
+                "delay_s": 0,
             },
             {
                 "id": "demo-weibo",
@@ -29,6 +32,8 @@ def demo_sources(base_url: str, content: DemoContent) -> dict[str, list[dict[str
                 ],
                 "interval_s": 300,
                 "jurisdiction_hint": "xf-branch",
+                "concurrency": 8,
+                "delay_s": 0,
             },
         ]
     }

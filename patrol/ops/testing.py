@@ -1,5 +1,5 @@
 """Helpers for the operations tests and the latency benchmark: a fast crawl profile for the local
-demo site, a webhook receiver that records what it was sent, and the crash-safety invariants.
+demo site and the crash-safety invariants (webhook receivers: `patrol.workflow.testing`).
 
 `snapshot(runtime)` reads what a pass left behind; `invariant_problems(runtime, reference)` says
 what breaks "every post stored exactly once, every review item exactly once, no landing batch
@@ -8,14 +8,10 @@ half-processed, the audit chain verifies" against a clean run's snapshot (empty 
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -42,66 +38,6 @@ def scrapy_args(settings: dict[str, str | int | float]) -> list[str]:
     return args
 
 
-# -- a webhook receiver -------------------------------------------------------------------------
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    server: _ReceiverServer
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        with self.server.lock:
-            self.server.received.append(
-                {
-                    "key": self.headers.get("Idempotency-Key"),
-                    "topic": self.headers.get("X-Patrol-Event"),
-                    "body": json.loads(body or b"{}"),
-                }
-            )
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-class _ReceiverServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.received: list[dict[str, Any]] = []
-        super().__init__(("127.0.0.1", 0), _Receiver)
-
-
-class WebhookReceiver:
-    """`with WebhookReceiver() as hook: hook.url; hook.keys()` records every notification POSTed."""
-
-    def __init__(self) -> None:
-        self._server = _ReceiverServer()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
-
-    def received(self) -> list[dict[str, Any]]:
-        with self._server.lock:
-            return list(self._server.received)
-
-    def keys(self) -> Counter[str]:
-        return Counter(str(r["key"]) for r in self.received())
-
-    def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 # -- invariants ---------------------------------------------------------------------------------
 
 
@@ -124,7 +60,9 @@ def snapshot(runtime: Runtime) -> Snapshot:
     finally:
         conn.close()
     with runtime.workflow.read_session() as session:
-        shot.attachments = set(session.execute(select(ReviewItemPost.post_id, ReviewItemPost.category)).tuples())
+        shot.attachments = set(
+            session.execute(select(ReviewItemPost.post_id, ReviewItemPost.category)).tuples()
+        )
         shot.items = int(session.scalar(select(func.count()).select_from(ReviewItem)) or 0)
         shot.life_safety_items = int(
             session.scalar(select(func.count()).select_from(ReviewItem).where(ReviewItem.life_safety)) or 0
@@ -175,16 +113,22 @@ def _workflow_problems(runtime: Runtime) -> list[str]:
             if created[item_id] != 1:
                 problems.append(f"item {item_id}: {created[item_id]} 'item.created' audit rows, want 1")
             if item.post_count != links[item_id]:
-                problems.append(f"item {item_id}: post_count {item.post_count}, {links[item_id]} posts attached")
+                problems.append(
+                    f"item {item_id}: post_count {item.post_count}, {links[item_id]} posts attached"
+                )
         stray = sorted(set(created) - set(items))
         if stray:
             problems.append(f"audit rows for items that do not exist: {stray[:5]}")
         pages = Counter(
-            session.scalars(select(OutboxEvent.idempotency_key).where(OutboxEvent.topic == "item.life_safety"))
+            session.scalars(
+                select(OutboxEvent.idempotency_key).where(OutboxEvent.topic == "item.life_safety")
+            )
         )
         life_safety = {i for i, item in items.items() if item.life_safety}
         if set(k.split(":", 1)[1] for k in pages) != life_safety or any(n != 1 for n in pages.values()):
-            problems.append(f"life-safety pages {dict(pages)} do not match life-safety items {sorted(life_safety)}")
+            problems.append(
+                f"life-safety pages {dict(pages)} do not match life-safety items {sorted(life_safety)}"
+            )
     return problems
 
 
@@ -198,7 +142,9 @@ def invariant_problems(runtime: Runtime, reference: Snapshot) -> list[str]:
     missing = sorted(set(reference.posts) - set(shot.posts))
     extra = sorted(set(shot.posts) - set(reference.posts))
     if missing or extra:
-        problems.append(f"posts missing {missing[:5]} ({len(missing)}), unexpected {extra[:5]} ({len(extra)})")
+        problems.append(
+            f"posts missing {missing[:5]} ({len(missing)}), unexpected {extra[:5]} ({len(extra)})"
+        )
     if shot.fts_rows != sum(shot.posts.values()):
         problems.append(f"{shot.fts_rows} full-text rows for {sum(shot.posts.values())} posts")
     if shot.attachments != reference.attachments:

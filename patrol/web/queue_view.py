@@ -27,7 +27,7 @@ class QueueQuery:
     category: str | None = None
     source: str | None = None
     jurisdiction: str | None = None
-    limit: int = 50
+    limit: int = 30
     offset: int = 0
 
     def params(self, **changes: Any) -> dict[str, str]:

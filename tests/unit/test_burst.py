@@ -66,7 +66,9 @@ def test_a_new_topic_needs_a_minimum_volume() -> None:
 def test_significance_ranks_a_big_rise_above_a_new_small_one() -> None:
     hour_ago = NOW - timedelta(minutes=55)
     small = detect(series(spread(4, hour_ago, NOW)), NOW, HOUR_WINDOW)
-    big = detect(series(spread(120, NOW - timedelta(hours=12), hour_ago) + spread(40, hour_ago, NOW)), NOW, HOUR_WINDOW)
+    big = detect(
+        series(spread(120, NOW - timedelta(hours=12), hour_ago) + spread(40, hour_ago, NOW)), NOW, HOUR_WINDOW
+    )
     assert (small.baseline, small.recent) == (0, 4) and big.recent == 40
     assert small.ratio > big.ratio  # by ratio alone the new topic of 4 posts would come first
     assert small.is_rising() and big.is_rising()
@@ -102,14 +104,20 @@ def test_the_recent_window_is_the_current_bucket_and_the_eleven_before() -> None
     assert window_counts(series([outside]), NOW, HOUR_WINDOW) == (0, 1)
 
 
-@pytest.mark.parametrize(("observed", "expected"), [(0, 3.0), (1, 0.5), (3, 1.0), (12, 2.5), (40, 10.0), (150, 120.0)])
+@pytest.mark.parametrize(
+    ("observed", "expected"), [(0, 3.0), (1, 0.5), (3, 1.0), (12, 2.5), (40, 10.0), (150, 120.0)]
+)
 def test_poisson_tail_matches_scipy(observed: int, expected: float) -> None:
-    assert poisson_tail(observed, expected) == pytest.approx(poisson.sf(observed - 1, expected), rel=1e-9, abs=1e-15)
+    assert poisson_tail(observed, expected) == pytest.approx(
+        poisson.sf(observed - 1, expected), rel=1e-9, abs=1e-15
+    )
 
 
 def test_poisson_tail_edges() -> None:
     assert poisson_tail(0, 0.0) == 1.0
-    assert 0 < detect(series(spread(3, NOW - timedelta(minutes=55), NOW)), NOW, HOUR_WINDOW).p_value < 0.01  # no history: small, not zero
+    assert (
+        0 < detect(series(spread(3, NOW - timedelta(minutes=55), NOW)), NOW, HOUR_WINDOW).p_value < 0.01
+    )  # no history: small, not zero
     assert poisson_tail(1, 0.0) == 0.0
     assert 0 < poisson_tail(500, 5.0) < 1e-300 or poisson_tail(500, 5.0) == 0.0
 
@@ -133,4 +141,4 @@ def test_windows_and_times_are_checked() -> None:
     with pytest.raises(ValueError, match="baseline"):
         BurstWindow("upside-down", timedelta(hours=2), timedelta(hours=1))
     with pytest.raises(ValueError, match="naive datetime"):
-        bucket_of(datetime(2026, 1, 1))  # noqa: DTZ001 - the naive time is the point of the test
+        bucket_of(datetime(2026, 1, 1))
