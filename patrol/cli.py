@@ -191,13 +191,14 @@ def _marks_to_rich(snippet_html: str) -> str:
 
 
 def _mount_command_groups() -> None:
-    from patrol.commands import audit, flags, model, reindex, scheme, sources, workflow
+    from patrol.commands import audit, flags, model, reindex, report, scheme, sources, workflow
 
     app.add_typer(flags.app, name="flags")
     app.command(name="reindex")(reindex.reindex)
     app.add_typer(scheme.app, name="scheme")
     app.add_typer(audit.app, name="audit")
     app.add_typer(workflow.app, name="workflow")
+    app.add_typer(report.app, name="report")
     app.add_typer(model.app, name="model")
     app.command(name="sources")(sources.show_sources)
 

@@ -88,6 +88,20 @@ def _as_int(value: Any, default: int = 0) -> int:
         return default
 
 
+_COUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(万|亿)?\+?\s*$")
+
+
+def _count(value: Any) -> int:
+    """A count as the API shows it: 95535, "95535", or rounded for display ("100万+", "1.2亿")."""
+    if isinstance(value, int):
+        return value
+    match = _COUNT.match(str(value or ""))
+    if not match:
+        return 0
+    scale = {"万": 10_000, "亿": 100_000_000}.get(match.group(2) or "", 1)
+    return int(float(match.group(1)) * scale)
+
+
 def _user(raw: Any) -> tuple[str | None, str | None]:
     if not isinstance(raw, dict):
         return None, None
@@ -125,9 +139,9 @@ def parse_mblog(raw: Any, now: datetime) -> Mblog:
         is_long_text=bool(raw.get("isLongText")),
         author=author,
         author_id=author_id,
-        reposts_count=_as_int(raw.get("reposts_count")),
-        comments_count=_as_int(raw.get("comments_count")),
-        attitudes_count=_as_int(raw.get("attitudes_count")),
+        reposts_count=_count(raw.get("reposts_count")),
+        comments_count=_count(raw.get("comments_count")),
+        attitudes_count=_count(raw.get("attitudes_count")),
         pinned=_pinned(raw),
         retweeted=parse_mblog(retweeted_raw, now) if isinstance(retweeted_raw, dict) else None,
     )

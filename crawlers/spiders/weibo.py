@@ -115,6 +115,10 @@ class WeiboSpider(PatrolSpider):
         self.parsed()
         for problem in cards.problems:
             self.report("parse", response.url, problem)
+        chain = f"container:{crawl.container_id}"
+        if self.repeats_previous_page(chain, tuple(str(m.mid) for m in cards.mblogs), response.url):
+            yield from self._finish_paging(crawl)
+            return
         for mblog in cards.mblogs:
             yield from self._comments_if_grown(mblog, response.url)
         reached = False
@@ -135,13 +139,13 @@ class WeiboSpider(PatrolSpider):
         elif cards.next_page:
             next_url = with_query(response.url, page=cards.next_page)
         if not reached and not cards.exhausted and next_url:
-            request = self.page_request(
-                next_url, self.parse_cards, cb_kwargs={"crawl": crawl}, errback=self.cards_failed
+            request = self.next_page_request(
+                chain, response.url, next_url, self.parse_cards, cb_kwargs={"crawl": crawl}, errback=self.cards_failed
             )
             if request is not None:
                 yield request
                 return
-            # Out of budget: older weibos beyond it are given up, the newest are what matters.
+            # Out of budget or a trap: older weibos beyond it are given up, the newest are what matters.
         yield from self._finish_paging(crawl)
 
     def cards_failed(self, failure: Failure) -> Iterator[Any]:

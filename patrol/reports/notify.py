@@ -1,7 +1,7 @@
 """Telling people a weekly report is ready, through the workflow's transactional outbox.
 
-The outbox knows only the workflow's own topics; the report's topic is registered here, the way
-the schemes package registers its own, so channels can subscribe to `report.*`.
+The topic `report.weekly` is declared with the others in `patrol.workflow.outbox.TOPICS`, so
+channels can subscribe to `report.*`.
 """
 
 from __future__ import annotations

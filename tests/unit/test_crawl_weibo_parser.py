@@ -133,3 +133,11 @@ def test_wrong_shapes_raise() -> None:
         parse_cards(json.loads('{"ok": 1, "data": {}}'), NOW)
     with pytest.raises(WeiboFormatError):
         parse_long_text({"ok": 1, "data": {"ok": 1}})
+
+
+@pytest.mark.shared_data
+def test_display_rounded_counts_are_read_as_numbers() -> None:
+    page = parse_cards(real("cards1.json"), datetime(2019, 6, 16, 12, 0, tzinfo=SHANGHAI))
+    counts = {str(m.mid): m.comments_count for m in page.mblogs}
+    assert counts["4379188905591760"] == 1_000_000  # the API shows "100万+"
+    assert counts["4383183661430868"] == 95535
