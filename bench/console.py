@@ -37,6 +37,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "console.json"
 PASSWORD = "bench password 1"
 TARGET_P95_MS = 300.0
 PAGES = ("queue", "item", "search")
+CPU_COLUMN = "server_cpu_ms_per_request"
 SEARCH_WORDS = (
     "燃气",
     "小区",
@@ -194,9 +195,8 @@ def serve(data_dir: Path, port: int) -> None:
     context = build_console_context(load_settings(data_dir=data_dir), cookie_security="never")
     if isinstance(context.text_reader, PipelineTextReader):
         context.text_reader.tokenize_query("预热")  # load the dictionaries before the first search
-    uvicorn.run(
-        create_console_app(context), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+    app = create_console_app(context)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -252,8 +252,14 @@ def url_for(page: str, rng: random.Random, ids: list[str]) -> str:
     return f"/search?q={rng.choice(SEARCH_WORDS)}"
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds the server process has used (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def load(
-    base: str, page: str, ids: list[str], *, concurrency: int, seconds: float, warmup: int
+    base: str, page: str, ids: list[str], *, concurrency: int, seconds: float, warmup: int, server_pid: int
 ) -> dict[str, Any]:
     clients = [await logged_in_client(base) for _ in range(concurrency)]
     latencies: list[float] = []
@@ -271,9 +277,9 @@ async def load(
             latencies.append((time.perf_counter() - started) * 1000)
             errors += response.status_code != 200
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), server_cpu_s(server_pid)
     await asyncio.gather(*(user(c) for c in clients))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, server_cpu_s(server_pid) - cpu
     for client in clients:
         await client.aclose()
     ordered = sorted(latencies)
@@ -290,6 +296,7 @@ async def load(
         "p99_ms": pct(99),
         "max_ms": round(ordered[-1], 1),
         "mean_ms": round(statistics.fmean(ordered), 1),
+        CPU_COLUMN: round(cpu * 1000 / len(ordered), 1),
     }
 
 
@@ -302,9 +309,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="simultaneous logged-in officers")
     parser.add_argument("--seconds", type=float, default=20, help="measured seconds per page kind")
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument(
-        "--data-dir", type=Path, help="keep the data here (reused when it already holds a run)"
-    )
+    parser.add_argument("--data-dir", type=Path, help="keep the data here (reused if it holds a run)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -323,6 +328,7 @@ def main() -> None:
         print(f"data: {prepared}", flush=True)
         ids = item_ids(data_dir)
         child, base = start_server(data_dir)
+        load_before = os.getloadavg()
         try:
             results = {
                 page: asyncio.run(
@@ -333,6 +339,7 @@ def main() -> None:
                         concurrency=args.concurrency,
                         seconds=args.seconds,
                         warmup=args.warmup,
+                        server_pid=child.pid,
                     )
                 )
                 for page in PAGES
@@ -340,10 +347,12 @@ def main() -> None:
         finally:
             os.killpg(child.pid, signal.SIGTERM)
             child.wait(timeout=30)
-    columns = ("requests", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "errors")
-    print(f"{'page':8}" + "".join(f"{c:>10}" for c in columns))
+    load_after = os.getloadavg()
+    columns = ("requests", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "errors", CPU_COLUMN)
+    print(f"{'page':8}" + "".join(f"{c.replace(CPU_COLUMN, 'cpu_ms/req'):>11}" for c in columns))
     for page, r in results.items():
-        print(f"{page:8}" + "".join(f"{r[c]:>10}" for c in columns))
+        print(f"{page:8}" + "".join(f"{r[c]:>11}" for c in columns))
+    print(f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; {os.cpu_count()} CPUs")
     worst = max(r["p95_ms"] for r in results.values())
     verdict = "within" if worst < TARGET_P95_MS else "OVER"
     print(f"worst p95 {worst:.1f} ms: {verdict} the {TARGET_P95_MS:.0f} ms target")
@@ -358,6 +367,7 @@ def main() -> None:
                 "target_p95_ms": TARGET_P95_MS,
                 "machine": platform.platform(),
                 "cpus": os.cpu_count(),
+        "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
                 "at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
             indent=2,

@@ -78,30 +78,63 @@ def analyse_demo(posts: list[Post]) -> tuple[list[AnalysedPost], Callable[[str],
         chunk = distinct[start : start + 512]
         for post, analysis in zip(chunk, nlp.analyse(chunk), strict=True):
             by_text[post.text] = analysis
-    analysed = [
-        AnalysedPost(post=p, analysis=by_text[p.text].model_copy(update={"post_id": p.id})) for p in posts
-    ]
+    analysed = [AnalysedPost(post=p, analysis=by_text[p.text].model_copy(update={"post_id": p.id})) for p in posts]
     return analysed, nlp.tokenize_query, f"demo forum floors, {len(distinct)} distinct texts, {nlp.scorer_name}"
 
 
 def synthetic_posts(count: int) -> tuple[list[AnalysedPost], Callable[[str], list[str]], str]:
     rng = random.Random(7)
-    words = ["香坊", "南岗", "道里", "燃气", "泄漏", "小区", "物业", "停车", "堵车", "学校", "医院", "派出所",
-             "今天", "晚上", "邻居", "消息", "价格", "转让", "求助", "通知", "施工", "噪音", "地铁", "公交"]
+    words = [
+        "香坊",
+        "南岗",
+        "道里",
+        "燃气",
+        "泄漏",
+        "小区",
+        "物业",
+        "停车",
+        "堵车",
+        "学校",
+        "医院",
+        "派出所",
+        "今天",
+        "晚上",
+        "邻居",
+        "消息",
+        "价格",
+        "转让",
+        "求助",
+        "通知",
+        "施工",
+        "噪音",
+        "地铁",
+        "公交",
+    ]
     start = datetime(2026, 11, 1, tzinfo=UTC)
     out: list[AnalysedPost] = []
     for i in range(count):
         tokens = [rng.choice(words) for _ in range(rng.randint(8, 60))]
         post = Post(
-            id=make_post_id("synthetic", str(i)), source_id="synthetic", native_id=str(i), kind="forum_post",
-            url=f"http://forum.test/t/{i // 5}#{i % 5 + 1}", thread_id=str(i // 5), floor=i % 5 + 1,
-            text="".join(tokens), published_at=start + timedelta(seconds=20 * i),
+            id=make_post_id("synthetic", str(i)),
+            source_id="synthetic",
+            native_id=str(i),
+            kind="forum_post",
+            url=f"http://forum.test/t/{i // 5}#{i % 5 + 1}",
+            thread_id=str(i // 5),
+            floor=i % 5 + 1,
+            text="".join(tokens),
+            published_at=start + timedelta(seconds=20 * i),
             fetched_at=start + timedelta(seconds=20 * i + 600),
         )
         scores = {"public_hazard": round(rng.random() * 0.6, 3)} if "燃气" in tokens else {}
         analysis = Analysis(
-            post_id=post.id, normalized_text=post.text, tokens=tokens, keywords=sorted(set(tokens))[:5],
-            risk_scores=scores, sentiment=round(rng.uniform(-1, 1), 3), simhash=rng.getrandbits(63),
+            post_id=post.id,
+            normalized_text=post.text,
+            tokens=tokens,
+            keywords=sorted(set(tokens))[:5],
+            risk_scores=scores,
+            sentiment=round(rng.uniform(-1, 1), 3),
+            simhash=rng.getrandbits(63),
         )
         out.append(AnalysedPost(post=post, analysis=analysis))
     return out, str.split, "synthetic posts (demo content or NLP resources unavailable)"
@@ -147,8 +180,12 @@ def bench_cluster(posts: list[AnalysedPost], tokenize: Callable[[str], list[str]
         raise SystemExit("--es needs PATROL_ES_URL, e.g. http://elastic:<password>@localhost:9200")
     with tempfile.TemporaryDirectory() as tmp:
         store = ElasticPostStore.from_url(
-            url, dead_letter_path=Path(tmp) / "dead-letter.jsonl", tokenize=tokenize, thresholds=Thresholds(),
-            prefix=f"patrol-bench-{uuid.uuid4().hex[:8]}", refresh=False,
+            url,
+            dead_letter_path=Path(tmp) / "dead-letter.jsonl",
+            tokenize=tokenize,
+            thresholds=Thresholds(),
+            prefix=f"patrol-bench-{uuid.uuid4().hex[:8]}",
+            refresh=False,
         )
         try:
             started = time.perf_counter()
@@ -196,8 +233,10 @@ def main() -> None:
     print(f"{'SQLite file size':<32} {figures['sqlite_bytes_per_post']:>9,.0f} bytes/post")
     print(f"{'ES bulk body size':<32} {figures['es_bulk_bytes_per_doc']:>9,.0f} bytes/post")
     if args.es:
-        print(f"{'ES cluster upserts':<32} {figures['es_cluster_upsert_docs_per_s']:>9,.0f} posts/s"
-              f" ({figures['es_cluster_failed']} dead-lettered)")
+        print(
+            f"{'ES cluster upserts':<32} {figures['es_cluster_upsert_docs_per_s']:>9,.0f} posts/s"
+            f" ({figures['es_cluster_failed']} dead-lettered)"
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"written to {RESULTS}")

@@ -1,6 +1,6 @@
 """NLP stage throughput on real post text: posts per second on 2 cores.
 
-    python -m bench.nlp [--posts 5000] [--workers 2] [--model data/models/risk] [--flag-rates]
+    python -m bench.nlp [--posts 5000] [--workers 2] [--model DIR] [--flag-rates] [--topics] [--demo]
 
 Measured in one run:
 (a) normalise + segment + lexicon + places, the per-post core of the stage (target >= 5,000
@@ -14,8 +14,10 @@ Texts are real posts from ../shared/data (fraud SMS, COLD comments, waimai revie
 headlines, equal parts, shuffled) when present, else the demo forum's floors. The machine may be
 shared: figures are also given per CPU-second (of the process, or summed over the workers), which
 other processes on the machine do not disturb. `--flag-rates` adds the share of each real data set
-the pipeline flags (the reviews and headlines contain no risk). Prints one line per figure and
-writes them as JSON to bench/results/nlp.json.
+the pipeline flags (the reviews and headlines contain no risk), `--topics` topic assignment on
+TNEWS headlines (speed, purity by similarity threshold), `--demo` precision and recall per category
+against the demo site's ground truth. Prints one line per figure and writes them as JSON to
+bench/results/nlp.json.
 """
 
 from __future__ import annotations
@@ -264,6 +266,112 @@ def flag_rates(data: Path, per_set: int, figures: dict[str, Any]) -> None:
     figures["flag_rates_scorer"] = pipeline.scorer_name
 
 
+# -- topics -----------------------------------------------------------------------------------------
+
+
+def topic_figures(data: Path, figures: dict[str, Any]) -> None:
+    """Topic assignment on TNEWS headlines: speed, and purity against the news category by threshold."""
+    from collections import Counter, defaultdict
+
+    from nlp.pipeline import NlpPipeline
+    from nlp.topics import TopicModel, TopicParams
+    from patrol.config import load_settings
+
+    rows = [
+        json.loads(line)
+        for line in (data / "text" / "tnews" / "dev.json").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    pipeline = NlpPipeline.from_settings(load_settings())
+    analyses = []
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        analyses += pipeline._analyse_batch([(f"t{start + i}", r["sentence"], None) for i, r in enumerate(chunk)])
+    labels = [row["label_desc"] for row in rows]
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    sweep: dict[str, dict[str, float]] = {}
+    for similarity in (0.15, 0.2, 0.25, 0.3, 0.4):
+        model = TopicModel(TopicParams(similarity=similarity), clock=lambda: now)
+        cpu = time.process_time()
+        ids = model.assign(analyses, times=[now] * len(analyses))
+        seconds = time.process_time() - cpu
+        members: dict[str, list[str]] = defaultdict(list)
+        for label, topic_id in zip(labels, ids, strict=True):
+            if topic_id is not None:
+                members[topic_id].append(label)
+        big = [m for m in members.values() if len(m) >= 3]
+        covered = sum(map(len, big))
+        sweep[str(similarity)] = {
+            "topics": len(model),
+            "share_in_topics_of_3_plus": round(covered / len(rows), 3),
+            "purity_of_topics_of_3_plus": round(sum(Counter(m).most_common(1)[0][1] for m in big) / covered, 3),
+            "assign_posts_per_cpu_s": round(len(rows) / seconds),
+        }
+    figures["topics_tnews_headlines"] = len(rows)
+    figures["topics_by_similarity"] = sweep
+
+
+# -- demo truth -------------------------------------------------------------------------------------
+
+
+def demo_figures(figures: dict[str, Any], seed: int = 7) -> None:
+    """Precision and recall per category against the demo's truth: the lexicon alone, and with the
+    installed risk model when there is one (what `patrol demo` uses).
+
+    The texts are the demo site's posts as generated (`DemoContent.truth()`), analysed in-process;
+    the crawl-and-flag pass over the running site is `tests/integration/test_pipeline_demo.py`.
+    """
+    from demo.content import DemoContent
+    from nlp.model.scorer import load_default_risk_scorer
+    from nlp.pipeline import NlpPipeline
+    from patrol.config import load_settings
+
+    content = DemoContent(seed=seed, threads=60)
+    items: list[tuple[str, str, str]] = []
+    for tid in range(1, content.threads + 1):
+        items += [(str(f.pid), f.text, f.truth.label) for f in content.thread(tid).floors]
+    for account in content.weibo_accounts:
+        for weibo in content.timeline(account.uid):
+            items.append((str(weibo.mid), weibo.text, weibo.truth.label))
+            items += [(str(c.cid), c.text, c.truth.label) for c in content.comments(weibo.mid)]
+    figures["demo_seed"] = seed
+    figures["demo_posts"] = len(items)
+    figures["demo_risky_posts"] = sum(label != "none" for _, _, label in items)
+    settings = load_settings()
+    model = load_default_risk_scorer(settings)
+    for name, scorer in [("lexicon", None), *([("default", model)] if model is not None else [])]:
+        pipeline = NlpPipeline.from_settings(settings, risk_scorer=scorer)
+        analyses = []
+        for start in range(0, len(items), BATCH):
+            chunk = items[start : start + BATCH]
+            analyses += pipeline._analyse_batch([(pid, text, None) for pid, text, _ in chunk])
+        figures[f"demo_{name}"] = _precision_recall([label for _, _, label in items], analyses, pipeline.scorer_name)
+
+
+def _precision_recall(labels: list[str], analyses: Sequence[Any], scorer: str) -> dict[str, Any]:
+    from patrol.schema import RISK_CATEGORIES
+
+    counts = {c: [0, 0, 0] for c in RISK_CATEGORIES}  # true positives, false positives, misses
+    for label, analysis in zip(labels, analyses, strict=True):
+        flagged = {c for c, score in analysis.risk_scores.items() if score >= 0.5}
+        for category in RISK_CATEGORIES:
+            if category in flagged:
+                counts[category][0 if category == label else 1] += 1
+            elif category == label:
+                counts[category][2] += 1
+    tp, fp, fn = (sum(v[i] for v in counts.values()) for i in range(3))
+    return {
+        "scorer": scorer,
+        "micro_precision": round(tp / (tp + fp), 3) if tp + fp else None,
+        "micro_recall": round(tp / (tp + fn), 3) if tp + fn else None,
+        "per_category": {
+            c: f"P {tp_ / (tp_ + fp_) if tp_ + fp_ else float('nan'):.2f} "
+            f"R {tp_ / (tp_ + fn_) if tp_ + fn_ else float('nan'):.2f} (n={tp_ + fn_}, fp={fp_})"
+            for c, (tp_, fp_, fn_) in counts.items()
+        },
+    }
+
+
 # -- main -------------------------------------------------------------------------------------------
 
 
@@ -275,6 +383,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--model-posts", type=int, default=1000, help="posts for (b), which is slower")
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder")
     parser.add_argument("--flag-rates", action="store_true", help="also the share of each real set flagged")
+    parser.add_argument("--topics", action="store_true", help="also topic assignment on TNEWS headlines")
+    parser.add_argument("--demo", action="store_true", help="also precision/recall against the demo's truth")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
     args = parser.parse_args(argv)
 
@@ -293,6 +403,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     bench_segmenters(texts, figures)
     if args.flag_rates and (args.data / "text").is_dir():
         flag_rates(args.data, 3000, figures)
+    if args.topics and (args.data / "text").is_dir():
+        topic_figures(args.data, figures)
+    if args.demo:
+        demo_figures(figures)
     figures["load_average_1m_after"] = round(os.getloadavg()[0], 2)
 
     for key, value in figures.items():

@@ -65,9 +65,7 @@ def store_posts(settings: Settings, posts: list[AnalysedPost]) -> None:
         store.close()
 
 
-def flag_and_work(
-    settings: Settings, posts: list[AnalysedPost], week: ReportWeek, worked: int
-) -> dict[str, int]:
+def flag_and_work(settings: Settings, posts: list[AnalysedPost], week: ReportWeek, worked: int) -> dict[str, int]:
     from sqlalchemy import select
 
     from nlp.simhash import NEAR_DUPLICATE_MAX_DISTANCE
@@ -81,9 +79,7 @@ def flag_and_work(
 
     thresholds = load_thresholds(settings.thresholds_file)
     policy = load_workflow_policy(WorkflowFiles.from_settings(settings))
-    risky = sorted(
-        (p for p in posts if thresholds.flagged(p.analysis.risk_scores)), key=lambda p: p.post.published_at
-    )
+    risky = sorted((p for p in posts if thresholds.flagged(p.analysis.risk_scores)), key=lambda p: p.post.published_at)
     db = WorkflowDb(settings.workflow_url)
     officer = Actor("bench-officer", Role.PATROL_OFFICER)
     outcomes = ("confirmed", "unfounded", "referred", "unreachable")
@@ -110,9 +106,7 @@ def flag_and_work(
             with db.session() as s:
                 review.claim_item(s, policy, officer, item_id, now=at)
                 if n % 2:
-                    review.dismiss_item(
-                        s, policy, officer, item_id, reason="false_positive", note=None, now=at
-                    )
+                    review.dismiss_item(s, policy, officer, item_id, reason="false_positive", note=None, now=at)
                     counts["dismissed"] += 1
                     continue
                 task = review.escalate_item(s, policy, officer, item_id, now=at, unit="xf-heping")
@@ -164,9 +158,7 @@ def report_command() -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--keep-dates", action="store_true", help="keep the demo's own post dates")
     parser.add_argument("--keep", type=Path, help="copy the built report here")

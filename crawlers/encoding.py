@@ -3,10 +3,11 @@
 Chinese sites declare `gb2312` or `gbk` but write characters outside those sets, so GB declarations
 are decoded as GB18030 (a superset); Big5 declarations likewise as CP950 (Big5 with Microsoft's
 additions) or, failing that, Big5-HKSCS (Hong Kong's). Undeclared bytes that are not UTF-8 often
-decode cleanly both as GB18030 and as Big5: the candidate whose text is more coherent wins. Some pages declare a GB charset but are really UTF-8 (a
-template copied from an older site): when the declared charset fails or the bytes are valid UTF-8
-full of multi-byte sequences, trust the bytes and say so (`charset_mismatch`), so the crawl report
-shows the lie while the text stays right.
+decode cleanly both as GB18030 and as Big5: the candidate whose text is more coherent wins.
+
+Some pages declare a GB charset but are really UTF-8 (a template copied from an older site): when
+the declared charset fails or the bytes are valid UTF-8 full of multi-byte sequences, trust the
+bytes and say so (`charset_mismatch`), so the crawl report shows the lie while the text stays right.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ their item (a list row, a post); `title` and `next_page` of a thread run on the 
 
 from __future__ import annotations
 
+import contextlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -107,6 +108,13 @@ class ListRules(BaseModel):
     status: FieldRule | None = Field(None, description="any other text that changes with the thread (已回复)")
     sticky: str | None = Field(None, description="a selector that matches inside sticky items only")
     next_page: FieldRule | None = None
+    rescan_pages: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="list pages read every pass even when they show nothing new: for lists ordered by "
+        "creation, where an old thread changes in place instead of moving to the top",
+    )
 
     @field_validator("link", "title", "replies", "last_post", "status", "next_page", mode="before")
     @classmethod
@@ -123,6 +131,9 @@ class ThreadRules(BaseModel):
     time: FieldRule = Field(description="the post time (inside the post)")
     text: str = Field(description="the element holding the post's words (inside the post)")
     quote: str | None = Field(None, description="quoted text inside `text`, kept apart from the reply")
+    skip: str | None = Field(
+        None, description="elements inside `text` that are nobody's words (signatures, quote headers)"
+    )
     floor: FieldRule | None = Field(None, description="the floor number, when the site prints one")
     title: FieldRule | None = Field(None, description="the thread title (on the page)")
     next_page: FieldRule | None = None
@@ -176,7 +187,7 @@ class SiteProfile(BaseModel):
                 parsed = datetime.strptime(cleaned, fmt)
             except ValueError:
                 continue
-            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.zone)).astimezone(now.tzinfo)
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.zone)).astimezone(UTC)
         try:
             return parse_site_time(cleaned, now=now, tz=self.zone)
         except SiteTimeError:
@@ -188,9 +199,10 @@ class SiteProfile(BaseModel):
         if not found:
             return None
         root = found[0].root
-        quotes = frozenset(q.root for q in select(found[0], self.thread.quote)) if self.thread.quote else frozenset()
-        quote_text = "\n".join(element_text(q) for q in quotes if not isinstance(q, str)) or None
-        return element_text(root, skip=quotes), quote_text
+        skipped = frozenset(e.root for e in select(found[0], self.thread.skip)) if self.thread.skip else frozenset()
+        quotes = [q.root for q in select(found[0], self.thread.quote)] if self.thread.quote else []
+        quote_text = "\n".join(element_text(q, skip=skipped) for q in quotes if not isinstance(q, str)) or None
+        return element_text(root, skip=skipped | frozenset(quotes)), quote_text
 
 
 def _lines(text: str) -> dict[tuple[str, ...], int]:
@@ -203,10 +215,10 @@ def _lines(text: str) -> dict[tuple[str, ...], int]:
                 lines[(*path, str(key.value))] = key.start_mark.line + 1
                 walk(value, (*path, str(key.value)))
 
-    try:
-        walk(yaml.compose(text), ())
-    except yaml.YAMLError:
-        pass
+    with contextlib.suppress(yaml.YAMLError):  # unreadable YAML is reported by the loader itself
+        root = yaml.compose(text)
+        if root is not None:
+            walk(root, ())
     return lines
 
 
@@ -231,6 +243,8 @@ def load_profile(path: Path) -> SiteProfile:
         problems = []
         for error in exc.errors():
             loc = tuple(str(part) for part in error["loc"])
+            if loc and loc[-1] == "select" and loc not in lines:
+                loc = loc[:-1]  # written as the short form `field: SELECTOR`
             line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
             where = f" (line {line})" if line else ""
             problems.append(f"field {'.'.join(loc) or '(profile)'!r}{where}: {error['msg']}")

@@ -197,7 +197,9 @@ def load_sources(path: Path) -> list[SourceConfig]:
             except FileNotFoundError as exc:
                 line = lines[index][1].get("profile") if index < len(lines) else None
                 at = f" (line {line})" if line else ""
-                raise SourcesFileError(f"{path}: entry {index} (id {source.id!r}): field 'profile'{at}: {exc}.") from exc
+                raise SourcesFileError(
+                    f"{path}: entry {index} (id {source.id!r}): field 'profile'{at}: {exc}."
+                ) from exc
         sources.append(source)
     return sources
 

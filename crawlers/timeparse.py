@@ -37,8 +37,11 @@ _YEAR_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
 # "Tue, 27 Dec 2005 13:08:54 +0900", "27 Dec 2005 13:08 GMT": a day-month-name-year shape.
 _RFC822 = re.compile(r"^(?:[A-Za-z]{3},?\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
 # A 12-hour clock: "2019-09-05 下午 3:20", "05/20 7:03 am", "下午3:20".
-_MERIDIEM = re.compile(r"^(.*?)\s*(上午|下午|晚上|凌晨|中午|am|pm|a\.m\.|p\.m\.)\s*(\d{1,2}:\d{2}(?::\d{2})?)\s*$"
-                       r"|^(.*?)\s*(\d{1,2}:\d{2}(?::\d{2})?)\s*(am|pm|a\.m\.|p\.m\.)$", re.IGNORECASE)
+_MERIDIEM = re.compile(
+    r"^(.*?)\s*(上午|下午|晚上|凌晨|中午|am|pm|a\.m\.|p\.m\.)\s*(\d{1,2}:\d{2}(?::\d{2})?)\s*$"
+    r"|^(.*?)\s*(\d{1,2}:\d{2}(?::\d{2})?)\s*(am|pm|a\.m\.|p\.m\.)$",
+    re.IGNORECASE,
+)
 _AFTERNOON = {"下午", "晚上", "pm", "p.m."}
 _SLASH_MONTH_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})$")
 
@@ -158,7 +161,9 @@ def _rfc822(cleaned: str, tz: tzinfo) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
 
 
-def _with_clock(twelve: tuple[str, int, int, int], *, now: datetime, local_now: datetime, tz: tzinfo) -> datetime | None:
+def _with_clock(
+    twelve: tuple[str, int, int, int], *, now: datetime, local_now: datetime, tz: tzinfo
+) -> datetime | None:
     date_part, hour, minute, second = twelve
     clock = f"{hour:02d}:{minute:02d}:{second:02d}"
     if not date_part:

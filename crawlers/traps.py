@@ -65,7 +65,8 @@ def _dated(url: str) -> tuple[date, str] | None:
             except ValueError:
                 continue
             start, end = match.start(1), match.end(3)
-            rest = parts._replace(**{field_name: text[:start] + "{date}" + text[end:]})
+            without = text[:start] + "{date}" + text[end:]
+            rest = parts._replace(path=without) if field_name == "path" else parts._replace(query=without)
             return day, urlunsplit(rest)
     query = dict(parse_qsl(parts.query))
     lowered = {key.lower(): key for key in query}
@@ -78,8 +79,8 @@ def _dated(url: str) -> tuple[date, str] | None:
             day = date(int(year), int(month), int(day_text))
         except ValueError:
             return None
-        rest = urlencode(sorted((k, v) for k, v in query.items() if k not in keys))
-        return day, urlunsplit(parts._replace(query=rest + "&{date}"))
+        others = urlencode(sorted((k, v) for k, v in query.items() if k not in keys))
+        return day, urlunsplit(parts._replace(query=others + "&{date}"))
     return None
 
 
@@ -150,6 +151,10 @@ class TrapGuard:
             )
         state.urls.add(key)
         state.depth += 1
+
+    def end_chain(self, chain: str) -> None:
+        """Forget a finished chain (a thread read to its last page): memory stays flat on big forums."""
+        self.chains.pop(chain, None)
 
     def check_items(self, chain: str, items: tuple[str, ...], url: str) -> None:
         """Raise `TrapDetected` if this page of the chain repeats the previous page's items."""

@@ -19,9 +19,7 @@ from demo.server import DemoSite
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m demo", description="Serve the bundled demo site.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument(
-        "--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default 8080)"
-    )
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default 8080)")
     parser.add_argument("--threads", type=int, default=60, help="forum threads to generate (default 60)")
     parser.add_argument("--seed", type=int, default=7, help="content seed; same seed, same site (default 7)")
     parser.add_argument(

@@ -148,16 +148,13 @@ class DemoContent:
         rng = random.Random(f"demo:{self.seed}:members")
         count = max(200, min(3000, self.threads * 4))
         return tuple(
-            User(10_000 + i * 7 + rng.randint(0, 6), name)
-            for i, name in enumerate(forum_member_names(rng, count))
+            User(10_000 + i * 7 + rng.randint(0, 6), name) for i, name in enumerate(forum_member_names(rng, count))
         )
 
     @cached_property
     def spammers(self) -> tuple[User, ...]:
         rng = random.Random(f"demo:{self.seed}:spammers")
-        return tuple(
-            User(900_000 + i * 13 + rng.randint(0, 12), name) for i, name in enumerate(spam_names(rng, 24))
-        )
+        return tuple(User(900_000 + i * 13 + rng.randint(0, 12), name) for i, name in enumerate(spam_names(rng, 24)))
 
     @cached_property
     def weibo_commenters(self) -> tuple[User, ...]:
@@ -226,9 +223,7 @@ class DemoContent:
 
     def _special(self, template: TextTemplate, board: BoardSpec, rng: random.Random) -> SpecialPost:
         text, title = fill_template(template, self.places, rng, board.key)
-        return SpecialPost(
-            text, title, PostTruth(template.label, template.near_miss), spam=is_spam(template.label)
-        )
+        return SpecialPost(text, title, PostTruth(template.label, template.near_miss), spam=is_spam(template.label))
 
     def _skeleton(self, tid: int) -> _Skeleton:
         if not 1 <= tid <= self.threads:
@@ -287,9 +282,7 @@ class DemoContent:
     def _sticky_op(self, board: BoardSpec, rng: random.Random) -> SpecialPost:
         if board.key == "notices":
             return SpecialPost(STICKY_POLICE.text, STICKY_POLICE.title, PostTruth(NO_RISK, near_miss=True))
-        text, title = (
-            part.replace("{board}", board.name) for part in (STICKY_RULES.bodies[0], STICKY_RULES.titles[0])
-        )
+        text, title = (part.replace("{board}", board.name) for part in (STICKY_RULES.bodies[0], STICKY_RULES.titles[0]))
         return SpecialPost(text, title, PostTruth(NO_RISK))
 
     def _last_post_at(self, created: datetime, replies: int, rng: random.Random) -> datetime:
@@ -372,17 +365,11 @@ class DemoContent:
                 if rng.random() < 0.25:
                     quote = _quote_of(floors[0])
             else:
-                pool = (
-                    skeleton.topic.replies
-                    if skeleton.topic.replies and rng.random() < 0.6
-                    else GENERIC_REPLIES
-                )
+                pool = skeleton.topic.replies if skeleton.topic.replies and rng.random() < 0.6 else GENERIC_REPLIES
                 text, truth = filler.fill(rng.choice(pool)), PostTruth(NO_RISK)
                 if number > 2 and rng.random() < 0.12:
                     quote = _quote_of(floors[rng.randrange(len(floors))])
-            floor = Floor(
-                pid_of(summary.tid, number), summary.tid, number, author, posted_at, text, truth, quote
-            )
+            floor = Floor(pid_of(summary.tid, number), summary.tid, number, author, posted_at, text, truth, quote)
             if truth.label != NO_RISK and number > 1:
                 unanswered_risk = floor
             floors.append(floor)
@@ -393,8 +380,7 @@ class DemoContent:
     @cached_property
     def weibo_accounts(self) -> tuple[WeiboAccount, ...]:
         return tuple(
-            WeiboAccount(s.uid, s.screen_name, s.kind, s.description, s.followers, s.verified)
-            for s in ACCOUNT_SPECS
+            WeiboAccount(s.uid, s.screen_name, s.kind, s.description, s.followers, s.verified) for s in ACCOUNT_SPECS
         )
 
     def weibo_account(self, uid: int) -> WeiboAccount:
@@ -446,8 +432,7 @@ class DemoContent:
                 )
             )
         weibos = [
-            self._weibo(spec, index, created, text, truth, retweet, rng)
-            for created, text, truth, retweet in items
+            self._weibo(spec, index, created, text, truth, retweet, rng) for created, text, truth, retweet in items
         ]
         weibos.sort(key=lambda w: w.mid, reverse=True)
         if spec.kind == "police":
@@ -584,9 +569,7 @@ def generate_comments(weibo: Weibo, now: datetime, seed: int, users: tuple[User,
         else:
             text = rng.choice(COMMENTS)
         created = min(now, weibo.created_at + timedelta(seconds=int(offset)))
-        comments.append(
-            Comment(comment_id_of(weibo.mid, index), weibo.mid, rng.choice(users), created, text, truth)
-        )
+        comments.append(Comment(comment_id_of(weibo.mid, index), weibo.mid, rng.choice(users), created, text, truth))
     return tuple(reversed(comments))
 
 

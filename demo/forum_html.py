@@ -154,8 +154,7 @@ def render_thread_list(
         _head(f"{board.name} - {FORUM_NAME}", charset)
         + '<div id="wp" class="wp">\n<div id="pt" class="bm cl"><div class="z">'
         + f'<a href="forum.php">{FORUM_NAME}</a> <em>&rsaquo;</em> '
-        f'<a href="{base}">{escape(board.name)}</a></div></div>\n'
-        + '<div class="bm bml pbn"><div class="bm_h cl">'
+        f'<a href="{base}">{escape(board.name)}</a></div></div>\n' + '<div class="bm bml pbn"><div class="bm_h cl">'
         f'<h1 class="xs2"><a href="{base}">{escape(board.name)}</a></h1>'
         + f'</div><div class="bm_c">{escape(board.description)}</div></div>\n'
         + f'<div id="pgt" class="bm bw0 pgs cl"><span id="fd_page_top">{pager}</span></div>\n'
@@ -179,8 +178,7 @@ def _time_html(floor: Floor, now: datetime) -> str:
     # Discuz shows recent times relative, sometimes with the exact time in a title attribute.
     if pid % 3:
         return (
-            f'<em id="authorposton{pid}">发表于 <span title="{discuz_absolute(floor.posted_at)}">'
-            f"{relative}</span></em>"
+            f'<em id="authorposton{pid}">发表于 <span title="{discuz_absolute(floor.posted_at)}">{relative}</span></em>'
         )
     return f'<em id="authorposton{pid}">发表于 {relative}</em>'
 

@@ -32,9 +32,7 @@ class PlaceBook:
         grouped = {level: tuple(p for p in self.places if p.level == level) for level in _LEVELS}
         missing = [level for level, found in grouped.items() if not found]
         if missing:
-            raise ValueError(
-                f"gazetteer has no places of level {', '.join(missing)}: add at least one of each"
-            )
+            raise ValueError(f"gazetteer has no places of level {', '.join(missing)}: add at least one of each")
         object.__setattr__(self, "by_level", grouped)
 
     def of_level(self, level: str, district: str | None = None) -> tuple[Place, ...]:
@@ -49,9 +47,7 @@ def load_places(path: Path = GAZETTEER_FILE) -> PlaceBook:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise FileNotFoundError(
-            f"cannot read the gazetteer {path}: {exc}; the demo site names its places"
-        ) from exc
+        raise FileNotFoundError(f"cannot read the gazetteer {path}: {exc}; the demo site names its places") from exc
     entries = document.get("places") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise ValueError(f"{path}: expected a top-level `places:` list of {{name, level, ...}} entries")

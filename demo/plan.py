@@ -84,9 +84,7 @@ class _Picker:
         return chosen
 
 
-def fill_template(
-    template: TextTemplate, places: PlaceBook, rng: random.Random, board: str | None
-) -> tuple[str, str]:
+def fill_template(template: TextTemplate, places: PlaceBook, rng: random.Random, board: str | None) -> tuple[str, str]:
     district = _BOARD_DISTRICT.get(board) if board else None
     text, title = SlotFiller(places, rng, district).fill_all([template.text, template.title or ""])
     return text, title
@@ -153,9 +151,7 @@ def build_plan(
         if key == "dup:forum" and original_key in tid_of:
             source = posts[original_key]
             text = light_edit(source.text, rng, prefix=rng.random() < 0.5)
-            truth = PostTruth(
-                source.truth.label, source.truth.near_miss, str(pid_of(tid_of[original_key], 1))
-            )
+            truth = PostTruth(source.truth.label, source.truth.near_miss, str(pid_of(tid_of[original_key], 1)))
             plan.ops[tid] = SpecialPost(text, "转：" + source.title, truth, spam=source.spam)
         elif key in posts:
             plan.ops[tid] = posts[key]
@@ -163,9 +159,7 @@ def build_plan(
 
     _fill_board_quotas(plan, window, rng)
     _plan_replies(plan, window, picker, rng, special, near_misses[_NEAR_MISS_OPS:])
-    _plan_weibos(
-        plan, rng, picker, places, now, created_of, pid_of, weibo_mid, tid_of, posts, originals, forum_copy_of
-    )
+    _plan_weibos(plan, rng, picker, places, now, created_of, pid_of, weibo_mid, tid_of, posts, originals, forum_copy_of)
     return plan
 
 
@@ -234,9 +228,7 @@ def _plan_weibos(
 
     def add(key: str, account: str, created: datetime, template: TextTemplate, **extra: str) -> PlannedWeibo:
         text, _ = fill_template(template, places, rng, None)
-        planned = PlannedWeibo(
-            key, account, created, text, PostTruth(template.label, template.near_miss), **extra
-        )
+        planned = PlannedWeibo(key, account, created, text, PostTruth(template.label, template.near_miss), **extra)
         plan.weibos.append(planned)
         return planned
 
@@ -263,9 +255,7 @@ def _plan_weibos(
         posted = at(created_of(tid) + timedelta(minutes=rng.uniform(30, 600)))
         truth = PostTruth(source.truth.label, source.truth.near_miss, str(pid_of(tid, 1)))
         account = rng.choice(["worker", "xiaoyu", "eater", "runner"])
-        plan.weibos.append(
-            PlannedWeibo(f"copy.{category}", account, posted, light_edit(source.text, rng), truth)
-        )
+        plan.weibos.append(PlannedWeibo(f"copy.{category}", account, posted, light_edit(source.text, rng), truth))
 
     add(
         "citizen.self_harm",
@@ -304,6 +294,4 @@ def _plan_weibos(
         ("citizen.rt_news", "eater", fire, "还好没人受伤[心]"),
     ):
         posted = at(retweeted.created_at + timedelta(minutes=rng.uniform(15, 600)))
-        plan.weibos.append(
-            PlannedWeibo(key, account, posted, comment, PostTruth(NO_RISK), retweet_of=retweeted.key)
-        )
+        plan.weibos.append(PlannedWeibo(key, account, posted, comment, PostTruth(NO_RISK), retweet_of=retweeted.key))

@@ -134,13 +134,9 @@ class DemoApp:
         mod = (query.get("mod") or ["index"])[0]
         route = f"{view.prefix}/forum.php" + (f"?mod={mod}" if mod != "index" else "")
         if mod == "forumdisplay":
-            return route, self._thread_list(
-                view, _int_arg(query, "fid", 0) or 0, _int_arg(query, "page", 1) or 1
-            )
+            return route, self._thread_list(view, _int_arg(query, "fid", 0) or 0, _int_arg(query, "page", 1) or 1)
         if mod == "viewthread":
-            return route, self._thread_page(
-                view, _int_arg(query, "tid", 0) or 0, _int_arg(query, "page", 1) or 1
-            )
+            return route, self._thread_page(view, _int_arg(query, "tid", 0) or 0, _int_arg(query, "page", 1) or 1)
         if mod == "redirect":
             return route, self._redirect(view, query)
         stats = self.state.board_stats()
@@ -175,9 +171,7 @@ class DemoApp:
         normal = [r for r in rows if not r.sticky]
         pages = pages_for(len(normal), THREADS_PER_PAGE)
         page = min(max(1, page), pages)
-        shown = (sticky if page == 1 else []) + normal[
-            (page - 1) * THREADS_PER_PAGE : page * THREADS_PER_PAGE
-        ]
+        shown = (sticky if page == 1 else []) + normal[(page - 1) * THREADS_PER_PAGE : page * THREADS_PER_PAGE]
         return self._html(view, render_thread_list(board, shown, page, pages, self.state.now, view.declared))
 
     def _thread_page(self, view: ForumView, tid: int, page: int) -> Response:
@@ -220,9 +214,7 @@ class DemoApp:
     def _api(self, path: str, query: dict[str, list[str]], host: str) -> Response:
         if path == "/api/container/getIndex":
             containerid = (query.get("containerid") or [""])[0]
-            account = next(
-                (a for a in self.state.content.weibo_accounts if a.containerid == containerid), None
-            )
+            account = next((a for a in self.state.content.weibo_accounts if a.containerid == containerid), None)
             if account is None:
                 return _json({"ok": 0, "msg": f"containerid {containerid!r} 不存在"})
             since_values = query.get("since_id")
@@ -491,9 +483,7 @@ class DemoSite:
     def source_entries(self) -> list[dict[str, Any]]:
         """Entries for a sources.yaml that crawls this site (forum and every weibo account)."""
         base = self.base_url
-        containers = [
-            f"{base}/api/container/getIndex?containerid={a.containerid}" for a in self.content.weibo_accounts
-        ]
+        containers = [f"{base}/api/container/getIndex?containerid={a.containerid}" for a in self.content.weibo_accounts]
         return [
             {
                 "id": "demo_forum",

@@ -115,9 +115,7 @@ class SiteState:
         with self._lock:
             thread = self.thread(tid)
             if thread is None:
-                raise KeyError(
-                    f"no thread tid={tid}: add_reply needs an existing thread (1..{self._next_tid - 1})"
-                )
+                raise KeyError(f"no thread tid={tid}: add_reply needs an existing thread (1..{self._next_tid - 1})")
             quote = None
             if quote_pid is not None:
                 quoted = next((f for f in thread.floors if f.pid == quote_pid), None)
@@ -125,9 +123,7 @@ class SiteState:
                     raise KeyError(f"no floor pid={quote_pid} in thread {tid} to quote")
                 quote = Quote(quoted.author.name, quoted.posted_at, quoted.text[:40])
             posted_at, pid, user = self._tick(), self._take_pid(), self._member(author)
-            floor = Floor(
-                pid, tid, len(thread.floors) + 1, user, posted_at, text, PostTruth(label, near_miss), quote
-            )
+            floor = Floor(pid, tid, len(thread.floors) + 1, user, posted_at, text, PostTruth(label, near_miss), quote)
             self._extra_floors.setdefault(tid, []).append(floor)
             self._summaries[tid] = replace(
                 thread.summary,

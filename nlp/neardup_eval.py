@@ -11,13 +11,16 @@ insertions, deletions, punctuation changes, a "转：" prefix, emoji, traditiona
 replaced, and a repost with prefix, punctuation and emoji together. Negatives are random pairs of
 different originals. Every text goes through the pipeline's `Normalizer` first, as in the stage.
 
-Methods compared, each with its decision rule:
-- `simhash`: the project's 64-bit SimHash (`nlp.simhash`), duplicate when at most
-  `NEAR_DUPLICATE_MAX_DISTANCE` bits differ (and at a few other distances, to show the trade-off);
-- `minhash128`: datasketch MinHash over the same character 3-grams, 128 permutations, duplicate
-  when the estimated Jaccard similarity is at least 0.5 (what an LSH index at threshold 0.5 finds);
-- `minhash1bit64`: the lowest bit of 64 of those MinHash values packed into one 64-bit integer, the
-  one MinHash variant that fits the stored `simhash` column and its Hamming-distance interface.
+Methods compared, each with its decision rule (a duplicate when ...):
+- `simhash<=d`: Charikar's 64-bit SimHash over the text's character 3-grams, the fingerprint the
+  pipeline stored before (`nlp.simhash.charikar_simhash_many`): at most d bits differ;
+- `minhash1bit64<=d`: the fingerprint the pipeline stores now (`nlp.simhash.simhash_many`), 1-bit
+  MinHash over 64 hash functions of the same 3-grams, packed into the same signed 64-bit column:
+  at most d bits differ (`NEAR_DUPLICATE_MAX_DISTANCE` is the d in use);
+- `minhash128>=0.5`: datasketch MinHash with 128 permutations over the same 3-grams: estimated
+  Jaccard similarity at least 0.5 (what a `MinHashLSH` index at threshold 0.5 looks for). It needs
+  128 values per post and an LSH index instead of one integer, so it is the reference, not a
+  drop-in.
 
 Figures: recall per edit kind, the false-positive rate over unrelated pairs, precision and F1 at
 the set's mix of copies and unrelated pairs, and a grouping run (a stream of originals and their
@@ -306,9 +309,7 @@ def measure_pairs(method: Method, pairs: PairSet) -> dict[str, Any]:
     }
 
 
-def measure_grouping(
-    method: Method, pairs: PairSet, rng: random.Random, max_copies: int = 3
-) -> dict[str, float]:
+def measure_grouping(method: Method, pairs: PairSet, rng: random.Random, max_copies: int = 3) -> dict[str, float]:
     """Greedy grouping of a shuffled stream of originals and 0..`max_copies` edited copies each."""
     stream: list[tuple[int, str]] = []
     for index, text in enumerate(pairs.originals):
@@ -353,9 +354,7 @@ def default_methods(datasketch: bool = True) -> list[Method]:
     return methods
 
 
-def run(
-    data_dir: Path, per_source: int, seed: int, unrelated: int, datasketch: bool = True
-) -> dict[str, Any]:
+def run(data_dir: Path, per_source: int, seed: int, unrelated: int, datasketch: bool = True) -> dict[str, Any]:
     rng = random.Random(seed)
     originals = load_originals(data_dir, per_source, rng)
     pairs = build_pairs(originals, rng, Editor(), Normalizer(), unrelated)
@@ -380,9 +379,7 @@ def run(
 def _table(report: dict[str, Any]) -> str:
     methods = report["methods"]
     assert isinstance(methods, list)
-    head = (
-        f"{'method':22} {'recall':>7} {'FPR':>8} {'prec':>7} {'F1':>7} {'grp P':>7} {'grp R':>7} {'sig/s':>8}"
-    )
+    head = f"{'method':22} {'recall':>7} {'FPR':>8} {'prec':>7} {'F1':>7} {'grp P':>7} {'grp R':>7} {'sig/s':>8}"
     lines = [head]
     for m in methods:
         group = m["grouping"]
@@ -403,15 +400,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--data", type=Path, default=DEFAULT_DATA, help="the shared data folder (default ../shared/data)"
     )
-    parser.add_argument(
-        "--originals", type=int, default=1000, help="originals per source (COLD, fraud, TNEWS)"
-    )
+    parser.add_argument("--originals", type=int, default=1000, help="originals per source (COLD, fraud, TNEWS)")
     parser.add_argument("--unrelated", type=int, default=30_000, help="random pairs of different originals")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument(
-        "--no-datasketch", action="store_true", help="skip datasketch MinHash (slow: ~500 texts/s)"
-    )
+    parser.add_argument("--no-datasketch", action="store_true", help="skip datasketch MinHash (slow: ~500 texts/s)")
     args = parser.parse_args(argv)
     try:
         report = run(args.data, args.originals, args.seed, args.unrelated, not args.no_datasketch)

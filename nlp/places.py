@@ -148,9 +148,7 @@ class PlaceTagger:
         """Every normalised name and alias, for the segmenter's user words."""
         return list(self.tables.entries)
 
-    def tag(
-        self, normalized: NormalizedText, tokens: Sequence[Token], hint: str | None = None
-    ) -> list[PlaceTag]:
+    def tag(self, normalized: NormalizedText, tokens: Sequence[Token], hint: str | None = None) -> list[PlaceTag]:
         """Places named in the text, in order; `hint` (the source's jurisdiction) resolves a name
         that several places share when the post itself does not."""
         tables = self.tables
@@ -177,15 +175,11 @@ class PlaceTagger:
             place = senses[0].place if len(senses) == 1 else self._resolve(senses, context, hint)
             original_start, original_end = normalized.to_original(start, end)
             tags.append(
-                PlaceTag(
-                    name=place.name, level=place.level, unit=place.unit, start=original_start, end=original_end
-                )
+                PlaceTag(name=place.name, level=place.level, unit=place.unit, start=original_start, end=original_end)
             )
         return tags
 
-    def _resolve(
-        self, senses: Sequence[_Entry], context: Sequence[GazetteerPlace], hint: str | None
-    ) -> GazetteerPlace:
+    def _resolve(self, senses: Sequence[_Entry], context: Sequence[GazetteerPlace], hint: str | None) -> GazetteerPlace:
         """Which of the places sharing a name the post means (see the module docstring)."""
         tables = self.tables
 

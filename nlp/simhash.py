@@ -13,11 +13,12 @@ same false-positive rate. The module and the `Analysis.simhash` field keep their
 and `simhash_many` are the stored fingerprint.
 
 Features are overlapping character 3-grams of the text with a repost prefix ("转：", "【转】",
-"转发 @某人："), whitespace, punctuation and symbols removed, so a changed comma, emoji or prefix
-costs nothing. A 3-gram's three code points (21 bits each) pack exactly into one 63-bit integer,
-which the SplitMix64 finaliser spreads over 64 bits: stable across processes and machines (unlike
-`hash()`) and vectorised with numpy over a whole batch. The fingerprint is returned as a *signed*
-64-bit integer so SQLite's INTEGER column stores it as is; 0 means "no fingerprint" (no content).
+"转发 @某人："), emoticon codes ([赞]), whitespace, punctuation and symbols removed, so a changed
+comma, emoji or prefix costs nothing. A 3-gram's three code points (21 bits each) pack exactly
+into one 63-bit integer, which the SplitMix64 finaliser spreads over 64 bits: stable across
+processes and machines (unlike `hash()`) and vectorised with numpy over a whole batch. The
+fingerprint is returned as a *signed* 64-bit integer so SQLite's INTEGER column stores it as is;
+0 means "no fingerprint" (text without content).
 """
 
 from __future__ import annotations
@@ -42,9 +43,14 @@ _REPOST_PREFIX = re.compile(
 )
 
 
+# Weibo-style emoticons typed as text ([赞], [doge], [图片]): decoration a repost adds or drops.
+_EMOTICON = re.compile(r"\[[^\[\]\s]{1,6}\]")
+
+
 def content_of(text: str) -> str:
-    """What a fingerprint is taken over: the text without a repost prefix, whitespace or punctuation."""
-    return _NOT_CONTENT.sub("", _REPOST_PREFIX.sub("", text))
+    """What a fingerprint is taken over: the text without a repost prefix, emoticon codes,
+    whitespace or punctuation."""
+    return _NOT_CONTENT.sub("", _EMOTICON.sub("", _REPOST_PREFIX.sub("", text)))
 
 
 _C0 = np.uint64(0x9E3779B97F4A7C15)

@@ -14,7 +14,7 @@ What the stage, the console and the weekly report call::
     TopicModel.assign(items: Sequence[AnalysedPost | Analysis],
                       times: Sequence[datetime] | None = None) -> list[str | None]
     TopicModel.topic(topic_id: str) -> TopicInfo
-    TopicModel.topics(min_size: int = 1) -> list[TopicInfo]                 # biggest first
+    TopicModel.topics(min_size: int = 1, limit: int | None = None) -> list[TopicInfo]  # biggest first
     TopicModel.topic_of(post_id: str) -> str | None
 
     rising_topics(model: TopicModel, *, now: datetime | None = None,
@@ -95,9 +95,7 @@ class TopicParams:
         if not 0.0 < self.similarity <= 1.0:
             raise ValueError(f"similarity={self.similarity}: use a cosine in (0, 1], e.g. 0.25")
         if min(self.centroid_terms, self.post_terms, self.label_terms, self.keywords, self.max_topics) < 1:
-            raise ValueError(
-                "centroid_terms, post_terms, label_terms, keywords and max_topics must be at least 1"
-            )
+            raise ValueError("centroid_terms, post_terms, label_terms, keywords and max_topics must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,9 +263,7 @@ class TopicModel:
         candidates = sorted({topic_id for word in vector for topic_id in self._index.get(word, ())})
         for topic_id in candidates:
             topic = self._topics[topic_id]
-            similarity = (
-                sum(weight * topic.terms.get(word, 0.0) for word, weight in vector.items()) / topic.norm
-            )
+            similarity = sum(weight * topic.terms.get(word, 0.0) for word, weight in vector.items()) / topic.norm
             if similarity > best_similarity:
                 best_id, best_similarity = topic_id, similarity
         if best_id is not None and best_similarity >= self.params.similarity:
@@ -338,17 +334,16 @@ class TopicModel:
     def _info(self, topic: _Topic) -> TopicInfo:
         # Search-granular tokens carry a compound and its parts (俄罗斯, 罗斯): a part whose
         # compound is about as heavy says nothing more, so the label shows the compound only.
-        ranked = [
-            word
-            for word, weight in sorted(topic.terms.items(), key=lambda kv: (-kv[1], kv[0]))
-            if not any(
-                word != other and word in other and w >= 0.5 * weight for other, w in topic.terms.items()
-            )
-        ]
+        ranked: list[str] = []
+        for word, weight in sorted(topic.terms.items(), key=lambda kv: (-kv[1], kv[0])):
+            if not any(w >= 0.5 * weight and word != other and word in other for other, w in topic.terms.items()):
+                ranked.append(word)
+                if len(ranked) == self.params.keywords:
+                    break
         return TopicInfo(
             id=topic.id,
             label="·".join(ranked[: self.params.label_terms]),
-            keywords=tuple(ranked[: self.params.keywords]),
+            keywords=tuple(ranked),
             size=topic.size,
             first_seen=topic.first_seen,
             last_seen=topic.last_seen,
@@ -360,10 +355,10 @@ class TopicModel:
         except KeyError:
             raise KeyError(f"no topic {topic_id!r}: it was never created or expired after its ttl") from None
 
-    def topics(self, min_size: int = 1) -> list[TopicInfo]:
-        """Every live topic with at least `min_size` posts, biggest first."""
-        found = [self._info(t) for t in self._topics.values() if t.size >= min_size]
-        return sorted(found, key=lambda t: (-t.size, t.id))
+    def topics(self, min_size: int = 1, limit: int | None = None) -> list[TopicInfo]:
+        """Live topics with at least `min_size` posts, biggest first (the first `limit` of them)."""
+        found = sorted((t for t in self._topics.values() if t.size >= min_size), key=lambda t: (-t.size, t.id))
+        return [self._info(t) for t in found[:limit]]
 
     def topic_of(self, post_id: str) -> str | None:
         known = self._posts.get(post_id)
@@ -401,13 +396,10 @@ class TopicModel:
         }
 
     @classmethod
-    def from_json(
-        cls, data: Mapping[str, Any], *, clock: Clock = utcnow, where: str = "topic state"
-    ) -> TopicModel:
+    def from_json(cls, data: Mapping[str, Any], *, clock: Clock = utcnow, where: str = "topic state") -> TopicModel:
         if data.get("format") != _FORMAT:
             raise ValueError(
-                f"{where}: format {data.get('format')!r} is not {_FORMAT}; "
-                "delete the file to start topics afresh"
+                f"{where}: format {data.get('format')!r} is not {_FORMAT}; delete the file to start topics afresh"
             )
         try:
             model = cls(TopicParams(**data["params"]), clock=clock)
@@ -529,9 +521,7 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def assign_topics(
-    settings: Settings, analysed: Sequence[AnalysedPost], *, clock: Clock = utcnow
-) -> list[str | None]:
+def assign_topics(settings: Settings, analysed: Sequence[AnalysedPost], *, clock: Clock = utcnow) -> list[str | None]:
     """Assign a batch to the persisted topics and save them, under a lock held across processes."""
     path = topic_state_file(settings)
     with _locked(path):

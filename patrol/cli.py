@@ -48,8 +48,13 @@ def print_pass_summary(summary: PassSummary) -> None:
     for s in summary.sources:
         errors = ", ".join(sorted({e.kind for e in s.errors})) or "-"
         table.add_row(
-            s.id, "yes" if s.ok else "[red]NO[/red]", str(s.requests), str(s.pages), str(s.items),
-            str(s.new_items), escape(errors),
+            s.id,
+            "yes" if s.ok else "[red]NO[/red]",
+            str(s.requests),
+            str(s.pages),
+            str(s.items),
+            str(s.new_items),
+            escape(errors),
         )
     console.print(table)
     console.print(
@@ -105,8 +110,23 @@ def demo(
         runtime.close()
         if once:
             return
+        _serve_demo_console(settings)
+    finally:
+        site.stop()
+
+
+def _serve_demo_console(settings: Settings) -> None:
+    """Start the console beside the demo site, print how to use both, and wait for Ctrl-C."""
+    from patrol.web import ensure_demo_users, start_console_in_thread
+
+    logins = ensure_demo_users(settings)
+    console_url, stop_console = start_console_in_thread(settings, "127.0.0.1", 0)
+    try:
+        console.print(f"\nconsole: [bold]{console_url}[/bold]  (demo logins, one per role)")
+        for role, username, password in logins:
+            console.print(f"  {role:15} {username} / {password}")
         console.print(
-            "\nThe demo site stays up until Ctrl-C. Try, in another terminal:\n"
+            "\nThe demo site and the console stay up until Ctrl-C. In another terminal, try:\n"
             "  .venv/bin/patrol search 燃气泄漏\n"
             "  .venv/bin/patrol flags\n"
             "  .venv/bin/patrol flags --category self_harm --json\n"
@@ -117,7 +137,7 @@ def demo(
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     finally:
-        site.stop()
+        stop_console()
 
 
 @app.command()
@@ -161,7 +181,9 @@ def search(
 
     runtime = Runtime(_settings(data_dir))
     filters = SearchFilters(
-        sources=source or [], categories=category or [], jurisdictions=jurisdiction or [],
+        sources=source or [],
+        categories=category or [],
+        jurisdictions=jurisdiction or [],
         since=since.astimezone() if since else None,
     )
     page = runtime.store.search(query, filters, limit=limit)
@@ -192,6 +214,7 @@ def _marks_to_rich(snippet_html: str) -> str:
 
 def _mount_command_groups() -> None:
     from patrol.commands import audit, flags, model, reindex, report, scheme, sources, workflow
+    from patrol.commands import serve as serve_command
 
     app.add_typer(flags.app, name="flags")
     app.command(name="reindex")(reindex.reindex)
@@ -199,6 +222,7 @@ def _mount_command_groups() -> None:
     app.add_typer(audit.app, name="audit")
     app.add_typer(workflow.app, name="workflow")
     app.add_typer(report.app, name="report")
+    app.command(name="serve")(serve_command.serve)
     app.add_typer(model.app, name="model")
     app.command(name="sources")(sources.show_sources)
 

@@ -124,9 +124,7 @@ class Ledger:
             )
 
     def source_runs(self, limit: int = 200) -> list[sqlite3.Row]:
-        return self._conn.execute(
-            "SELECT * FROM source_runs ORDER BY started_at DESC LIMIT ?", (limit,)
-        ).fetchall()
+        return self._conn.execute("SELECT * FROM source_runs ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
 
     def close(self) -> None:
         self._conn.close()

@@ -96,7 +96,11 @@ def crawl_source(
         log.warning("source busy, crawl skipped", extra={"pass_id": pass_id, "source_id": source.id})
         error = SourceError(kind="locked", message=str(busy))
         return CrawlReport(
-            source_id=source.id, pass_id=pass_id, started_at=started, finished_at=utcnow(), ok=False,
+            source_id=source.id,
+            pass_id=pass_id,
+            started_at=started,
+            finished_at=utcnow(),
+            ok=False,
             errors=[error],
         )
     log.info(
@@ -197,9 +201,7 @@ def flag_batch(runtime: Runtime, analysed_path: Path) -> tuple[FlagReport, Schem
     """
     analysed = read_analysed(analysed_path)
     with runtime.workflow.session() as session:
-        report = open_review_items(
-            session, analysed, runtime.thresholds, max_distance=NEAR_DUPLICATE_MAX_DISTANCE
-        )
+        report = open_review_items(session, analysed, runtime.thresholds, max_distance=NEAR_DUPLICATE_MAX_DISTANCE)
     kill_point("flag.committed")
     schemes = match_schemes(runtime, analysed)
     kill_point("schemes.matched")
@@ -222,9 +224,7 @@ def flag_life_safety_now(runtime: Runtime, chunk: list[AnalysedPost]) -> FlagRep
     if not urgent:
         return FlagReport()
     with runtime.workflow.session() as session:
-        report = open_review_items(
-            session, urgent, runtime.thresholds, max_distance=NEAR_DUPLICATE_MAX_DISTANCE
-        )
+        report = open_review_items(session, urgent, runtime.thresholds, max_distance=NEAR_DUPLICATE_MAX_DISTANCE)
     kill_point("fastpath.committed")
     log.info(
         "life-safety posts flagged ahead of their batch",

@@ -35,8 +35,36 @@ from crawlers.timeparse import SiteTimeError, parse_site_time
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "textarea", "select", "button", "svg", "canvas", "template")
 # Inline and paragraph tags do not make a block less dense: an article is many <p> and <span>.
 _FLOW_TAGS = frozenset(
-    {"a", "span", "em", "strong", "b", "i", "u", "font", "br", "img", "p", "sup", "sub", "small", "big", "code",
-     "label", "abbr", "cite", "q", "s", "strike", "wbr", "h4", "h5", "h6", "blockquote", "center"}
+    {
+        "a",
+        "span",
+        "em",
+        "strong",
+        "b",
+        "i",
+        "u",
+        "font",
+        "br",
+        "img",
+        "p",
+        "sup",
+        "sub",
+        "small",
+        "big",
+        "code",
+        "label",
+        "abbr",
+        "cite",
+        "q",
+        "s",
+        "strike",
+        "wbr",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "center",
+    }
 )
 _PUNCTUATION = frozenset("，。！？；：、“”‘’（）《》【】…—,.!?;:\"'()")
 _TITLE_SEPARATORS = re.compile(r"\s*(?:[_|｜]|--|—|\s-\s|\s–\s)\s*")
@@ -69,6 +97,8 @@ _VISIBLE_TIME = re.compile(
 )
 #: Characters read past the end of the body when looking for the author (the "责任编辑" line).
 _AFTER_BODY_CHARS = 600
+# In the byline only: relative times a portal prints for fresh news.
+_RELATIVE_TIME = re.compile(r"\d+\s*(?:秒|分钟|小时|天)前|(?:今天|昨天|前天)\s*\d{1,2}:\d{2}|刚刚")
 _UPDATED = re.compile(r"更新|修改|编辑于|updated", re.IGNORECASE)
 _NAME = r"([\u4e00-\u9fa5·]{2,5}|[A-Za-z][A-Za-z .'-]{1,30}[A-Za-z])"
 _AUTHOR_PATTERNS = (
@@ -311,7 +341,7 @@ def _visible_time(
 ) -> tuple[datetime, str] | None:
     def first_in(texts: Iterator[str]) -> tuple[datetime, str] | None:
         for text in texts:
-            for match in _VISIBLE_TIME.finditer(text):
+            for match in [*_VISIBLE_TIME.finditer(text), *_RELATIVE_TIME.finditer(text)]:
                 raw = match.group(0)
                 if _UPDATED.search(text[max(0, match.start() - 8) : match.start()]):
                     continue  # "最后更新: ..." is when it was edited, not published
@@ -325,9 +355,9 @@ def _visible_time(
 def _any_visible_time(root: _Element, now: datetime) -> tuple[datetime, str] | None:
     for text in _text_nodes_after(root, None, None):
         for match in _VISIBLE_TIME.finditer(text):
-            if not _UPDATED.search(text[max(0, match.start() - 8) : match.start()]):
-                if (parsed := _read_time(match.group(0), now)) is not None:
-                    return parsed, match.group(0)
+            updated = _UPDATED.search(text[max(0, match.start() - 8) : match.start()])
+            if not updated and (parsed := _read_time(match.group(0), now)) is not None:
+                return parsed, match.group(0)
     return None
 
 
@@ -348,7 +378,9 @@ def _region_text(root: _Element, title_element: _Element | None, body: _Element 
     order = [element for element in root.iter() if isinstance(element.tag, str)]
     index = {element: position for position, element in enumerate(order)}
     start = index.get(title_element, index.get(body, 0)) if title_element is not None or body is not None else 0
-    body_end = max((index[e] for e in body.iter() if e in index), default=len(order)) if body is not None else len(order)
+    body_end = (
+        max((index[e] for e in body.iter() if e in index), default=len(order)) if body is not None else len(order)
+    )
     main: list[str] = []
     tail: list[str] = []
     for position in range(start, len(order)):

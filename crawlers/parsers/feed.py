@@ -103,9 +103,7 @@ def _entry_text(raw: Any) -> str:
 def parse_feed(text: str, *, now: datetime) -> FeedDocument:
     """Entries of a feed already decoded to text; `now` is when it was served."""
     utf8 = _XML_DECLARATION_ENCODING.sub(r"\1utf-8", text, count=1)
-    parsed = feedparser.parse(
-        utf8.encode("utf-8"), response_headers={"content-type": "application/xml; charset=utf-8"}
-    )
+    parsed = feedparser.parse(utf8.encode("utf-8"), response_headers={"content-type": "application/xml; charset=utf-8"})
     if not parsed.get("version"):
         reason = parsed.get("bozo_exception")
         raise NotAFeed(f"not RSS, RDF or Atom{f' ({reason})' if reason else ''}")
@@ -121,7 +119,8 @@ def parse_feed(text: str, *, now: datetime) -> FeedDocument:
         dated_by = "entry"
         if published is None:
             published, dated_by = (feed_date, "feed") if feed_date is not None else (now.astimezone(UTC), "served")
-        title = tidy_text(fragment_text(raw.get("title", ""))) or None
+        # A title is one line, whatever line breaks the feed put in it.
+        title = " ".join(tidy_text(fragment_text(raw.get("title", ""))).split("\n")).strip() or None
         entries.append(
             FeedEntry(
                 key=entry_key(raw),

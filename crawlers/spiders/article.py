@@ -18,7 +18,7 @@ from scrapy.http import Response
 
 from crawlers.links import article_links
 from crawlers.parsers.article import extract_article
-from crawlers.spiders.base import PatrolSpider
+from crawlers.spiders.base import ITEM_PRIORITY, PatrolSpider
 from crawlers.state import StateUpdate, url_key
 from crawlers.traps import canonical_url
 from patrol.schema import Post, make_post_id, utcnow
@@ -46,9 +46,7 @@ class ArticleSpider(PatrolSpider):
         if page is None:
             return
         selector = Selector(text=page.text, type="html", base_url=response.url)
-        links = article_links(
-            selector, response.url, allowed_domains=self.allowed_domains, pattern=self._pattern
-        )
+        links = article_links(selector, response.url, allowed_domains=self.allowed_domains, pattern=self._pattern)
         if not links:
             self.report("bad_html", response.url, "no article links on the start page")
             return
@@ -57,7 +55,7 @@ class ArticleSpider(PatrolSpider):
         fresh = [url for url in links if url_key(canonical_url(url)) not in self.snapshot.seen_urls][:limit]
         self.event("article_list", url=response.url, links=len(links), fresh=len(fresh))
         for url in fresh:
-            request = self.page_request(url, self.parse_article)
+            request = self.page_request(url, self.parse_article, priority=ITEM_PRIORITY)
             if request is not None:
                 yield request
 

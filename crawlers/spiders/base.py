@@ -83,6 +83,13 @@ def classify_failure(failure: Failure) -> tuple[str, str]:
     return "unreachable", f"{name}: {failure.getErrorMessage()}"
 
 
+#: Request priorities: a thread's pages before the next list page, so the queue holds a few lists'
+#: worth of threads instead of every thread of every list page (memory stays flat on big forums).
+LIST_PRIORITY = 0
+ITEM_PRIORITY = 10
+ITEM_NEXT_PRIORITY = 20
+
+
 def is_cut_html(text: str) -> bool:
     """An HTML document (it opens with `<!DOCTYPE html` or `<html`) that never closes `</html>`."""
     head = text[:2048].lstrip().lower()
@@ -210,6 +217,7 @@ class PatrolSpider(Spider):
         *,
         cb_kwargs: dict[str, Any] | None = None,
         errback: Callable[[Failure], Any] | None = None,
+        priority: int = LIST_PRIORITY,
     ) -> Request | None:
         """`page_request` for a "next page" link of `chain`, refused (reported as `trap`) when the
         chain loops or runs deeper than `PATROL_MAX_PAGINATION`."""
@@ -219,7 +227,7 @@ class PatrolSpider(Spider):
         except TrapDetected as exc:
             self.report("trap", next_url, str(exc))
             return None
-        return self.page_request(next_url, callback, cb_kwargs=cb_kwargs, errback=errback)
+        return self.page_request(next_url, callback, cb_kwargs=cb_kwargs, errback=errback, priority=priority)
 
     def repeats_previous_page(self, chain: str, items: tuple[str, ...], url: str) -> bool:
         """True (and reported as `trap`) when this page of `chain` shows the previous page's items."""

@@ -26,7 +26,7 @@ from crawlers.parsers.discuz import (
     parse_thread_page,
     thread_page_url,
 )
-from crawlers.spiders.base import PatrolSpider
+from crawlers.spiders.base import ITEM_NEXT_PRIORITY, ITEM_PRIORITY, PatrolSpider
 from crawlers.state import StateUpdate, ThreadState
 from patrol.schema import Post, make_post_id, utcnow
 
@@ -106,7 +106,7 @@ class DiscuzSpider(PatrolSpider):
                 continue
             fresh_normal += 0 if row.sticky else 1
             url = thread_page_url(response.url, row.tid, task.start_page)
-            request = self.page_request(url, self.parse_thread, cb_kwargs={"task": task})
+            request = self.page_request(url, self.parse_thread, cb_kwargs={"task": task}, priority=ITEM_PRIORITY)
             if request is not None:
                 yield request
         self.event("thread_list", url=response.url, threads=len(listing.threads), fresh=fresh_normal)
@@ -144,10 +144,19 @@ class DiscuzSpider(PatrolSpider):
             self.report("bad_html", response.url, f"not a Discuz thread page: {exc}")
             return
         self.parsed()
-        for problem in page.problems:
-            self.report("parse", response.url, problem)
         cut = bool(response.meta.get("cut"))
-        floors = page.floors[:-1] if cut else page.floors
+        problems, floors = list(page.problems), page.floors
+        if cut:
+            # The post the page was cut in is either unreadable (its problem is the cut, reported as
+            # such) or read short (left out).
+            last_pid = (selector.xpath("//div[starts-with(@id, 'post_')]/@id").getall() or ["post_"])[-1][5:]
+            cut_problem = [p for p in problems if p.startswith(f"post {last_pid}:")]
+            if cut_problem:
+                problems.remove(cut_problem[0])
+            else:
+                floors = floors[:-1]
+        for problem in problems:
+            self.report("parse", response.url, problem)
         chain = f"thread:{task.row.tid}"
         if self.repeats_previous_page(chain, tuple(floor.pid for floor in page.floors), response.url):
             return
@@ -164,12 +173,18 @@ class DiscuzSpider(PatrolSpider):
             if page.floors:
                 task.per_page = len(page.floors) + len(page.problems)  # a page before the last is full
             request = self.next_page_request(
-                chain, response.url, page.next_url, self.parse_thread, cb_kwargs={"task": task}
+                chain,
+                response.url,
+                page.next_url,
+                self.parse_thread,
+                cb_kwargs={"task": task},
+                priority=ITEM_NEXT_PRIORITY,
             )
             if request is not None:
                 yield request
             # Without the rest of the thread its state must not advance: it is redone next pass.
             return
+        self.traps.end_chain(chain)
         row = task.row
         yield StateUpdate(
             thread=(

@@ -27,7 +27,7 @@ from crawlers.parsers.profile import (
     parse_profile_thread,
 )
 from crawlers.site_profile import ProfileError, SiteProfile, load_profile
-from crawlers.spiders.base import PatrolSpider
+from crawlers.spiders.base import ITEM_NEXT_PRIORITY, ITEM_PRIORITY, PatrolSpider
 from crawlers.state import StateUpdate, ThreadState
 from patrol.schema import Post, make_post_id, utcnow
 
@@ -95,14 +95,18 @@ class ProfileSpider(PatrolSpider):
             fresh_normal += 0 if row.sticky else 1
             task = self._task(row.key, row.title, row, old)
             start_url = old.last_url if old is not None and old.last_url else row.url
-            request = self.page_request(start_url, self.parse_thread, cb_kwargs={"task": task})
+            request = self.page_request(start_url, self.parse_thread, cb_kwargs={"task": task}, priority=ITEM_PRIORITY)
             if request is not None:
                 yield request
         self.event("thread_list", url=response.url, threads=len(listing.rows), fresh=fresh_normal)
-        if listing.next_url and fresh_normal:
+        # Lists ordered by last activity: a page with nothing new means the next pages have nothing new.
+        # Lists ordered by creation change in place: their first `rescan_pages` pages are read anyway.
+        depth = int(response.meta.get("list_depth", 1))
+        if listing.next_url and (fresh_normal or depth < self.profile.listing.rescan_pages):
             request = self.next_page_request(chain, response.url, listing.next_url, self.parse_list)
             if request is not None:
                 request.meta["chain"] = chain.removeprefix("list:")
+                request.meta["list_depth"] = depth + 1
                 yield request
 
     @staticmethod
@@ -149,17 +153,25 @@ class ProfileSpider(PatrolSpider):
             task.first_floor += len(page.posts)
             task.known_ids = set()
             request = self.next_page_request(
-                chain, response.url, page.next_url, self.parse_thread, cb_kwargs={"task": task}
+                chain,
+                response.url,
+                page.next_url,
+                self.parse_thread,
+                cb_kwargs={"task": task},
+                priority=ITEM_NEXT_PRIORITY,
             )
             if request is not None:
                 yield request
             return
+        self.traps.end_chain(chain)
         row = task.row
         yield StateUpdate(
             thread=(
                 task.key,
                 ThreadState(
-                    replies=row.replies if row is not None and row.replies is not None else max(0, task.landed_floors - 1),
+                    replies=row.replies
+                    if row is not None and row.replies is not None
+                    else max(0, task.landed_floors - 1),
                     last_post_at=row.last_post_at if row is not None else None,
                     floors=task.landed_floors,
                     signature=row.signature if row is not None else None,

@@ -30,7 +30,7 @@ from crawlers.parsers.tieba import (
     thread_id_from_url,
     thread_page_url,
 )
-from crawlers.spiders.base import PatrolSpider
+from crawlers.spiders.base import ITEM_NEXT_PRIORITY, ITEM_PRIORITY, PatrolSpider
 from crawlers.state import StateUpdate, ThreadState
 from patrol.schema import Post, make_post_id, utcnow
 
@@ -132,7 +132,10 @@ class TiebaSpider(PatrolSpider):
             fresh_normal += 0 if row.sticky else 1
             start_page = self.snapshot.threads[row.tid].last_page if row.tid in self.snapshot.threads else 1
             request = self.page_request(
-                thread_page_url(response.url, row.tid, start_page), self.parse_thread, cb_kwargs={"task": task}
+                thread_page_url(response.url, row.tid, start_page),
+                self.parse_thread,
+                cb_kwargs={"task": task},
+                priority=ITEM_PRIORITY,
             )
             if request is not None:
                 yield request
@@ -202,11 +205,17 @@ class TiebaSpider(PatrolSpider):
             return  # the rest of this page is missing: the thread is redone next pass
         if page.next_url:
             request = self.next_page_request(
-                chain, response.url, page.next_url, self.parse_thread, cb_kwargs={"task": task}
+                chain,
+                response.url,
+                page.next_url,
+                self.parse_thread,
+                cb_kwargs={"task": task},
+                priority=ITEM_NEXT_PRIORITY,
             )
             if request is not None:
                 yield request
             return
+        self.traps.end_chain(chain)
         yield StateUpdate(
             thread=(
                 task.tid,

@@ -47,9 +47,7 @@ ACCOUNT_SPECS: tuple[AccountSpec, ...] = (
     AccountSpec("worker", 6512340101, "学府路打工人", "citizen", "早九晚十，努力搬砖", 312, (8, 12), 20.0),
     AccountSpec("oldli", 6512340102, "香坊老李头", "citizen", "退休在家，爱拍雪景", 1_045, (8, 12), 26.0),
     AccountSpec("xiaoyu", 6512340103, "群力小鱼儿", "citizen", "群力外滩遛弯选手", 2_310, (8, 12), 22.0),
-    AccountSpec(
-        "eater", 6512340104, "道外吃货阿强", "citizen", "老道外长大的，只吃不做", 5_688, (8, 12), 18.0
-    ),
+    AccountSpec("eater", 6512340104, "道外吃货阿强", "citizen", "老道外长大的，只吃不做", 5_688, (8, 12), 18.0),
     AccountSpec("runner", 6512340105, "红旗大街跑步的猫", "citizen", "零下二十度也要跑", 764, (6, 10), 30.0),
     AccountSpec("parttime", 6512340106, "同城兼职小助手", "citizen", "日结兼职，私信了解", 89, (3, 5), 40.0),
 )

@@ -47,9 +47,7 @@ def build_classifier(
     )
     if init is not None:
         if not (init / "config.json").is_file():
-            raise FileNotFoundError(
-                f"--init {init}: no config.json there; point it at a saved checkpoint folder"
-            )
+            raise FileNotFoundError(f"--init {init}: no config.json there; point it at a saved checkpoint folder")
         tokenizer = load_tokenizer(init)
         model = AutoModelForSequenceClassification.from_pretrained(
             str(init),

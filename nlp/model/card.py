@@ -21,9 +21,7 @@ class ModelCard(BaseModel):
     created_at: AwareDatetime
     labels: list[str]
     max_length: int = 128
-    thresholds: dict[str, float] = Field(
-        default_factory=dict, description="per label, chosen on the tune split"
-    )
+    thresholds: dict[str, float] = Field(default_factory=dict, description="per label, chosen on the tune split")
     ngram_weight: float = Field(
         default=0.0, description="share of the n-gram model in the ensemble (0: transformers only)"
     )
@@ -31,12 +29,8 @@ class ModelCard(BaseModel):
         default_factory=dict, description="thresholds for each component used alone (transformers, ngram)"
     )
     neutral_band: float = Field(default=0.2, description="sentiment: |score| at or below this is neutral")
-    init: str | None = Field(
-        None, description="checkpoint the transformers model started from; None: scratch"
-    )
-    training: dict[str, Any] = Field(
-        default_factory=dict, description="data summary, steps, time, tune metrics"
-    )
+    init: str | None = Field(None, description="checkpoint the transformers model started from; None: scratch")
+    training: dict[str, Any] = Field(default_factory=dict, description="data summary, steps, time, tune metrics")
 
 
 def content_version(task: str, model_dir: Path) -> str:

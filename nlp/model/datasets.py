@@ -153,10 +153,7 @@ def load_sentiment(data_dir: Path, split: Split, limit: int | None = None) -> li
 
 def load_reviews(data_dir: Path, split: Split, limit: int | None = None) -> list[Example]:
     """Ordinary product and delivery reviews: nothing in them is a public-safety risk."""
-    return [
-        Example(row.text, frozenset(), f"reviews_{row.source}")
-        for row in load_sentiment(data_dir, split, limit)
-    ]
+    return [Example(row.text, frozenset(), f"reviews_{row.source}") for row in load_sentiment(data_dir, split, limit)]
 
 
 def load_tnews(data_dir: Path, split: Split, limit: int | None = None) -> list[Example]:
@@ -173,9 +170,7 @@ def load_tnews(data_dir: Path, split: Split, limit: int | None = None) -> list[E
     return [Example(text, frozenset(), "tnews") for (text,) in _sample(rows, limit)]
 
 
-def read_labelled_csv(
-    path: Path, allowed: Iterable[str] = (*RISK_LABELS, NONE_LABEL)
-) -> list[tuple[str, str]]:
+def read_labelled_csv(path: Path, allowed: Iterable[str] = (*RISK_LABELS, NONE_LABEL)) -> list[tuple[str, str]]:
     """Rows of a ``text,label`` CSV, checked: the error names the file, line and bad label."""
     allowed_set = set(allowed)
     rows = []

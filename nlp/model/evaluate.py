@@ -56,9 +56,7 @@ def classification_report(
     negatives = [p for g, p in zip(gold, predicted, strict=True) if g == negative_label]
     return EvalReport(
         n=len(gold),
-        accuracy=round(sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold), 4)
-        if gold
-        else 0.0,
+        accuracy=round(sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold), 4) if gold else 0.0,
         macro_f1=round(float(np.mean([per_label[label].f1 for label in gold_labels])), 4) if gold else 0.0,
         false_positive_rate=(
             round(sum(p != negative_label for p in negatives) / len(negatives), 4) if negatives else None

@@ -55,9 +55,7 @@ class NgramRiskBaseline:
         train = build_risk_corpus(data_dir, "train", recipe, labelled_dir)
         tune = build_risk_corpus(data_dir, "tune", recipe, labelled_dir)
         model = NgramClassifier(labels).fit([e.text for e in train], label_matrix(train, labels))
-        thresholds, _ = tune_thresholds(
-            model.predict_proba([e.text for e in tune]), label_matrix(tune, labels), labels
-        )
+        thresholds, _ = tune_thresholds(model.predict_proba([e.text for e in tune]), label_matrix(tune, labels), labels)
         return cls(model, thresholds)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
@@ -174,9 +172,7 @@ def export_dev_csvs(data_dir: Path, out_dir: Path) -> list[Path]:
         _write_rows(path, ((e.text, e.gold_label) for e in examples))
         written.append(path)
     path = out_dir / "sentiment_heldout.csv"
-    _write_rows(
-        path, ((e.text, "positive" if e.positive else "negative") for e in load_sentiment(data_dir, "dev"))
-    )
+    _write_rows(path, ((e.text, "positive" if e.positive else "negative") for e in load_sentiment(data_dir, "dev")))
     written.append(path)
     return written
 

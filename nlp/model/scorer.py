@@ -32,9 +32,7 @@ class TransformersRiskScorer:
     name: str
     version: str
 
-    def __init__(
-        self, model_dir: Path, card: ModelCard, *, batch_size: int = 64, variant: Variant = "default"
-    ) -> None:
+    def __init__(self, model_dir: Path, card: ModelCard, *, batch_size: int = 64, variant: Variant = "default") -> None:
         if card.task != "risk":
             raise ValueError(f"{model_dir} holds a {card.task} model, not a risk model")
         self.model_dir = model_dir

@@ -58,18 +58,14 @@ def tokenizer_from_vocab(vocab: list[str]) -> PreTrainedTokenizerBase:
     """A ``BertTokenizerFast`` over ``vocab`` (works with transformers 4.x and 5.x constructors)."""
     params = inspect.signature(BertTokenizerFast.__init__).parameters
     if "vocab" in params:
-        return BertTokenizerFast(
-            vocab={token: index for index, token in enumerate(vocab)}, do_lower_case=True
-        )
+        return BertTokenizerFast(vocab={token: index for index, token in enumerate(vocab)}, do_lower_case=True)
     with tempfile.TemporaryDirectory() as tmp:
         vocab_file = Path(tmp) / "vocab.txt"
         vocab_file.write_text("\n".join(vocab) + "\n", encoding="utf-8")
         return BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
 
 
-def build_char_tokenizer(
-    texts: Iterable[str], *, min_count: int = 2, max_size: int = 8000
-) -> PreTrainedTokenizerBase:
+def build_char_tokenizer(texts: Iterable[str], *, min_count: int = 2, max_size: int = 8000) -> PreTrainedTokenizerBase:
     return tokenizer_from_vocab(build_char_vocab(texts, min_count=min_count, max_size=max_size))
 
 

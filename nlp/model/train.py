@@ -174,6 +174,4 @@ def train_risk_model(
         },
     )
     write_card(out_dir, card)
-    return TrainResult(
-        out_dir, version, stats.steps, stats.seconds, len(train), thresholds, best_weight, tune_f1
-    )
+    return TrainResult(out_dir, version, stats.steps, stats.seconds, len(train), thresholds, best_weight, tune_f1)

@@ -57,7 +57,9 @@ def fetch(url: str) -> tuple[bytes, str | None, str, str | None]:
         try:
             with client.stream("GET", url) as answer:
                 if answer.status_code >= 400:
-                    raise FetchError(f"{url}: HTTP {answer.status_code}; check the address, or save the page and pass the file")
+                    raise FetchError(
+                        f"{url}: HTTP {answer.status_code}; check the address, or save the page and pass the file"
+                    )
                 chunks, size = [], 0
                 for chunk in answer.iter_bytes():
                     size += len(chunk)

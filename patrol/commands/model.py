@@ -18,6 +18,7 @@ from patrol.config import load_settings
 
 app = typer.Typer(help="Train, evaluate and compare the risk and sentiment models.", no_args_is_help=True)
 console = Console()
+progress_console = Console(stderr=True)  # progress and notes, so --json output on stdout stays parseable
 log = logging.getLogger(__name__)
 
 DEFAULT_SHARED_DATA = Path("../shared/data")
@@ -68,33 +69,23 @@ def train(
         Path | None,
         typer.Option("--init", help="transformers checkpoint folder to fine-tune (default: from scratch)"),
     ] = None,
-    data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="the shared labelled data")
-    ] = DEFAULT_SHARED_DATA,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="the shared labelled data")] = DEFAULT_SHARED_DATA,
     out: Annotated[
         Path | None, typer.Option("--out", help="where to save (default <data_dir setting>/models/<task>)")
     ] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="stop after this many steps")] = None,
-    epochs: Annotated[
-        float, typer.Option(help="passes over the training data when --max-steps is unset")
-    ] = 3.0,
+    epochs: Annotated[float, typer.Option(help="passes over the training data when --max-steps is unset")] = 3.0,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
     seed: Annotated[int, typer.Option()] = 13,
-    max_length: Annotated[
-        int, typer.Option("--max-length", help="tokens per text, longer ones are cut")
-    ] = 128,
-    threads: Annotated[
-        int | None, typer.Option(help="torch CPU threads (default: torch's own choice)")
-    ] = None,
+    max_length: Annotated[int, typer.Option("--max-length", help="tokens per text, longer ones are cut")] = 128,
+    threads: Annotated[int | None, typer.Option(help="torch CPU threads (default: torch's own choice)")] = None,
     time_budget: Annotated[
         float | None, typer.Option("--time-budget", help="stop training after this many seconds")
     ] = None,
     labelled_only: Annotated[
         bool, typer.Option("--labelled-only", help="risk: train on the in-repo labelled posts only")
     ] = False,
-    no_ensemble: Annotated[
-        bool, typer.Option("--no-ensemble", help="risk: never add the n-gram model")
-    ] = False,
+    no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help="risk: never add the n-gram model")] = False,
     backend: Annotated[
         SentimentBackend, typer.Option(help="sentiment: n-gram or small-BERT model")
     ] = SentimentBackend.ngram,
@@ -176,9 +167,7 @@ def _print_report(title: str, report: dict[str, Any]) -> None:
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help="CSV with columns text,label")],
     task: TaskOption = Task.risk,
-    model: Annotated[
-        Path | None, typer.Option("--model", help="model folder (default: the trained default)")
-    ] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="model folder (default: the trained default)")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Score a labelled CSV: accuracy, macro-F1, per-label P/R/F1 and the false-positive rate on `none` rows.
@@ -235,12 +224,8 @@ def _sentiment_example(text: str, label: str) -> Any:
 
 @app.command()
 def quality(
-    data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="the shared labelled data")
-    ] = DEFAULT_SHARED_DATA,
-    risk_model: Annotated[
-        Path | None, typer.Option("--risk-model", help="default: the trained default")
-    ] = None,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="the shared labelled data")] = DEFAULT_SHARED_DATA,
+    risk_model: Annotated[Path | None, typer.Option("--risk-model", help="default: the trained default")] = None,
     sentiment_model: Annotated[
         Path | None, typer.Option("--sentiment-model", help="default: the trained default")
     ] = None,
@@ -257,12 +242,12 @@ def quality(
     shared = _require_shared_data(data_dir)
     if export_dev is not None:
         for path in export_dev_csvs(shared, export_dev):
-            console.print(f"wrote {escape(str(path))}")
+            progress_console.print(f"wrote {escape(str(path))}")
     result = run_quality(
         shared,
         risk_model or _default_model_dir(Task.risk),
         sentiment_model or _default_model_dir(Task.sentiment),
-        progress=None if as_json else (lambda message: console.print(f"[dim]{escape(message)}[/dim]")),
+        progress=lambda message: progress_console.print(f"[dim]{escape(message)}[/dim]"),
     )
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))

@@ -158,9 +158,7 @@ def reindex(
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="posts per bulk upsert call")] = 2000,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="where the database and files live")
-    ] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="where the database and files live")] = None,
 ) -> None:
     """Load Elasticsearch from SQLite or the landing batches; roll out a new mapping with no downtime."""
     from patrol.runtime import Runtime
@@ -177,9 +175,7 @@ def reindex(
     store = open_elastic_store(settings, runtime.query_tokens, runtime.thresholds, refresh=False)
     try:
         if source is ReindexSource.sqlite:
-            report = run_reindex(
-                store, sqlite_batches(settings.sqlite_path, batch_size), delete_old=delete_old
-            )
+            report = run_reindex(store, sqlite_batches(settings.sqlite_path, batch_size), delete_old=delete_old)
         else:
             # A post re-crawled with new text sits in several batches; the latest must win, so these
             # are upserts even while migrating: pause the ingest DAG for a landing-file migration.

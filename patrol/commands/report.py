@@ -40,18 +40,14 @@ def weekly(
         Path | None,
         typer.Option("--out", help="folder to write into; default <data-dir>/reports/weekly/<week>"),
     ] = None,
-    formats: Annotated[
-        str, typer.Option("--format", help="comma-separated: html,pdf,xlsx")
-    ] = "html,pdf,xlsx",
+    formats: Annotated[str, typer.Option("--format", help="comma-separated: html,pdf,xlsx")] = "html,pdf,xlsx",
     store: Annotated[
         StoreChoice, typer.Option(help="post store to read: auto (Elasticsearch when PATROL_ES_URL is set)")
     ] = "auto",
     real_authors: Annotated[
         bool, typer.Option("--real-authors", help="show authors as crawled instead of pseudonyms")
     ] = False,
-    notify: Annotated[
-        bool, typer.Option("--notify", help="announce it through the notification outbox")
-    ] = False,
+    notify: Annotated[bool, typer.Option("--notify", help="announce it through the notification outbox")] = False,
     as_json: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -88,14 +84,11 @@ def weekly(
             db.dispose()
     if as_json:
         typer.echo(
-            json.dumps(
-                record.model_dump(mode="json") | {"notification": event_id}, ensure_ascii=False, indent=2
-            )
+            json.dumps(record.model_dump(mode="json") | {"notification": event_id}, ensure_ascii=False, indent=2)
         )
         return
     console.print(
-        f"weekly report [bold]{record.week}[/bold] built in {record.seconds:.1f} s:"
-        f" {escape(record.directory)}"
+        f"weekly report [bold]{record.week}[/bold] built in {record.seconds:.1f} s: {escape(record.directory)}"
     )
     for item in record.files:
         console.print(f"  {item.format:5s} {escape(item.name)} ({item.bytes:,} bytes)")

@@ -33,9 +33,7 @@ def serve(
     ] = True,
     ssl_certfile: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="and this key")] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="where the database and files live")
-    ] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="where the database and files live")] = None,
 ) -> None:
     """Start the console: queue, items, tasks, handover, search, trends, sources and admin pages."""
     import uvicorn

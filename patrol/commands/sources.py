@@ -100,8 +100,19 @@ def show_sources(
     if config_error:
         console.print(f"[red]sources file problem[/red]: {escape(config_error)}")
     table = Table(title="sources")
-    for column in ("source", "kind", "status", "last run", "last success", "pages", "items", "new", "errors",
-                   "parse fail", "took"):
+    for column in (
+        "source",
+        "kind",
+        "status",
+        "last run",
+        "last success",
+        "pages",
+        "items",
+        "new",
+        "errors",
+        "parse fail",
+        "took",
+    ):
         table.add_column(column)
     for row in rows:
         status = str(row["status"])
@@ -124,4 +135,6 @@ def show_sources(
     console.print(table)
     for row in rows:
         if row["degraded"]:
-            console.print(f"[bold red]{escape(str(row['source_id']))}[/bold red]: {escape(str(row['degraded_reason']))}")
+            console.print(
+                f"[bold red]{escape(str(row['source_id']))}[/bold red]: {escape(str(row['degraded_reason']))}"
+            )

@@ -168,3 +168,12 @@ def ops_router(probe: HealthProbe, exposition: Callable[[], bytes] | None = None
             return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def service_router(settings: Settings, db: WorkflowDb) -> APIRouter:
+    """`/healthz`, `/readyz` and `/metrics` (the pipeline-state gauges) for the console app."""
+    from patrol.ops.metrics import PatrolMetrics, PipelineStateCollector
+
+    metrics = PatrolMetrics()
+    metrics.add_state_collector(PipelineStateCollector(settings.sqlite_path, db))
+    return ops_router(HealthProbe(standard_checks(settings, db)), metrics.exposition)

@@ -28,12 +28,10 @@ class SourceBusy(RuntimeError):
     """Another process (or thread) works this source now; try again later."""
 
     def __init__(self, source_id: str, path: Path, holder: dict[str, object] | None) -> None:
-        who = (
-            f"pid {holder.get('pid')} on {holder.get('host')}"
-            f" ({holder.get('purpose')}, since {holder.get('since')})"
-            if holder
-            else "another worker"
-        )
+        who = "another worker"
+        if holder:
+            since = holder.get("since")
+            who = f"pid {holder.get('pid')} on {holder.get('host')} ({holder.get('purpose')}, since {since})"
         super().__init__(
             f"source {source_id!r} is being worked by {who}; lock {path}. It is skipped this time and tried"
             " again at its next turn; if no such process exists, the lock is free already"

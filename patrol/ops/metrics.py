@@ -233,13 +233,14 @@ class PipelineStateCollector(Collector):
                 )
             ).tuples():
                 breaches.add_metric([subject, kind], count)
-            counts = dict(
-                session.execute(
+            counts = {
+                status: count
+                for status, count in session.execute(
                     select(OutboxDelivery.status, func.count())
                     .where(OutboxDelivery.status != "delivered")
                     .group_by(OutboxDelivery.status)
                 ).tuples()
-            )
+            }
             for status in ("pending", "dead"):
                 backlog.add_metric([status], counts.get(status, 0))
             first = session.scalar(

@@ -141,6 +141,10 @@ class ContinuousScheduler:
     # -- turns --------------------------------------------------------------------------------
 
     def _turn(self, track: _Track) -> None:
+        if self.stop.is_set():  # queued before the stop signal: do not start a crawl now
+            with self._lock:
+                track.running = False
+            return
         pass_id = new_pass_id()
         started = self.clock()
         track.health.last_started_at = utcnow()
@@ -164,7 +168,10 @@ class ContinuousScheduler:
         if turn is not None and turn.busy:
             health.busy_skips += 1
             delay = min(BUSY_RETRY_S, health.interval_s)
-            log.info("source busy in another process; trying again soon", extra={"retry_in_s": delay})
+            log.info(
+                "source busy in another process; trying again soon",
+                extra={"source_id": track.source.id, "retry_in_s": delay},
+            )
         elif turn is not None and turn.ok:
             health.consecutive_failures = 0
             health.failing = False
@@ -177,6 +184,7 @@ class ContinuousScheduler:
             health.failing = self.backoff.is_reported(health.consecutive_failures)
             delay = self.backoff.delay_s(track.source.id, health.interval_s, health.consecutive_failures)
             extra = {
+                "source_id": track.source.id,
                 "failures": health.consecutive_failures,
                 "retry_in_s": round(delay, 1),
                 "last_error": health.last_error,
@@ -202,6 +210,8 @@ class ContinuousScheduler:
         self._write_status()
 
     def _sweep(self) -> None:
+        if self.stop.is_set():
+            return
         with log_context(pass_id=f"sweep-{new_pass_id()}"):
             try:
                 self.runner.sweep()

@@ -40,9 +40,7 @@ class ReportRecord(BaseModel):
     headline: dict[str, dict[str, int]] = Field(description="figure -> this_week, previous_week")
     key_findings: list[str]
     seconds: float = 0.0
-    timings: dict[str, float] = Field(
-        default_factory=dict, description="seconds per step: gather, compose, write"
-    )
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per step: gather, compose, write")
 
     def path(self, fmt: str) -> Path | None:
         for item in self.files:

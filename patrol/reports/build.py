@@ -54,9 +54,7 @@ def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
     wanted = {p.strip().lower() for p in parts if p.strip()}
     unknown = sorted(wanted - set(FORMATS))
     if unknown or not wanted:
-        raise ReportFormatError(
-            f"unknown report format(s) {unknown or parts}; choose from {','.join(FORMATS)}"
-        )
+        raise ReportFormatError(f"unknown report format(s) {unknown or parts}; choose from {','.join(FORMATS)}")
     return tuple(f for f in FORMATS if f in wanted)
 
 
@@ -155,9 +153,7 @@ def compose_report(
     )
 
 
-def write_report(
-    report: WeeklyReport, out_dir: Path, formats: Sequence[str] = FORMATS
-) -> list[tuple[str, Path]]:
+def write_report(report: WeeklyReport, out_dir: Path, formats: Sequence[str] = FORMATS) -> list[tuple[str, Path]]:
     """Write the chosen formats into `out_dir`; each file appears whole or not at all."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[tuple[str, Path]] = []
@@ -221,9 +217,7 @@ def build_weekly_report(
         pseudonymised=report.pseudonymised,
         directory=str(directory.resolve()),
         files=[file_record(fmt, path) for fmt, path in written],
-        headline={
-            f.key: {"this_week": f.this_week, "previous_week": f.previous_week} for f in report.headline
-        },
+        headline={f.key: {"this_week": f.this_week, "previous_week": f.previous_week} for f in report.headline},
         key_findings=[f.headline for f in report.key_findings],
         seconds=round(finished - started, 2),
         timings={

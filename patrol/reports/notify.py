@@ -28,8 +28,7 @@ def notify_report_ready(db: WorkflowDb, record: ReportRecord, *, now: datetime) 
         "files": {f.format: f.name for f in record.files},
         "headline": record.headline,
         "key_findings": record.key_findings,
-        "summary": f"weekly report {record.week} ready: {posts} posts; "
-        + " | ".join(record.key_findings[:1]),
+        "summary": f"weekly report {record.week} ready: {posts} posts; " + " | ".join(record.key_findings[:1]),
     }
     with db.session() as session:
         # One announcement per week: re-running the DAG for a week rebuilds the files, not the news.

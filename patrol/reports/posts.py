@@ -95,9 +95,7 @@ class SqlitePostFrames:
         try:
             cursor = self._conn.execute(query, (SNIPPET_CHARS, _utc_text(since), _utc_text(until)))
         except sqlite3.OperationalError as exc:
-            raise RuntimeError(
-                f"cannot read posts from the SQLite store: {exc}; is it a patrol database?"
-            ) from exc
+            raise RuntimeError(f"cannot read posts from the SQLite store: {exc}; is it a patrol database?") from exc
         rows = [
             {
                 "id": r[0],
@@ -219,9 +217,7 @@ def open_post_frames(settings: Settings, store: StoreChoice = "auto") -> PostFra
     from patrol.thresholds import load_thresholds
 
     # Reads only: the tokenizer is never called, so the NLP models are not loaded for it.
-    return ElasticPostFrames(
-        open_elastic_store(settings, str.split, load_thresholds(settings.thresholds_file))
-    )
+    return ElasticPostFrames(open_elastic_store(settings, str.split, load_thresholds(settings.thresholds_file)))
 
 
 def _utc_text(moment: datetime) -> str:

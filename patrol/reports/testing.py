@@ -201,9 +201,7 @@ class _Desk:
     def item_of(self, post_id: str, category: str) -> str:
         with self.db.session() as s:
             return s.scalars(
-                select(ReviewItem.id).where(
-                    ReviewItem.first_post_id == post_id, ReviewItem.category == category
-                )
+                select(ReviewItem.id).where(ReviewItem.first_post_id == post_id, ReviewItem.category == category)
             ).one()
 
     def dismiss(self, item_id: str, reason: str, at: datetime) -> None:
@@ -220,27 +218,21 @@ class _Desk:
         with self.db.session() as s:
             review.acknowledge_item(s, OFFICER, item_id, now=at)
 
-    def work(
-        self, task_id: str, unit: str, start: datetime, accept: int, begin: int, done: int, outcome: str
-    ) -> None:
+    def work(self, task_id: str, unit: str, start: datetime, accept: int, begin: int, done: int, outcome: str) -> None:
         unit_desk = Actor(f"{unit}-desk", Role.FIELD_UNIT, unit)
         with self.db.session() as s:
             field.accept_task(s, unit_desk, task_id, now=start + timedelta(minutes=accept))
         with self.db.session() as s:
             field.start_task(s, unit_desk, task_id, now=start + timedelta(minutes=begin))
         with self.db.session() as s:
-            field.complete_task(
-                s, unit_desk, task_id, outcome=outcome, note=None, now=start + timedelta(minutes=done)
-            )
+            field.complete_task(s, unit_desk, task_id, outcome=outcome, note=None, now=start + timedelta(minutes=done))
 
     def tick(self, at: datetime) -> None:
         with self.db.session() as s:
             detect_breaches(s, self.policy, now=at)
 
 
-def _workflow(
-    db: WorkflowDb, policy: WorkflowPolicy, posts: dict[str, AnalysedPost], settings: Settings
-) -> None:
+def _workflow(db: WorkflowDb, policy: WorkflowPolicy, posts: dict[str, AnalysedPost], settings: Settings) -> None:
     thresholds = load_thresholds(settings.thresholds_file)
     desk = _Desk(db, policy)
     for post in sorted(posts.values(), key=lambda p: p.post.published_at):
@@ -294,9 +286,7 @@ def _crawl_runs(ledger: Ledger) -> None:
     for day in KNOWN_WEEK.days:
         started = datetime(day.year, day.month, day.day, 10, tzinfo=REPORT_ZONE).astimezone(UTC)
         weekend = day.weekday() >= 5
-        forum_errors = [
-            SourceError(kind="http_status", url=f"http://{FORUM}.test/forum.php", message="HTTP 503")
-        ]
+        forum_errors = [SourceError(kind="http_status", url=f"http://{FORUM}.test/forum.php", message="HTTP 503")]
         ledger.record_crawl(
             CrawlReport(
                 source_id=FORUM,
@@ -311,9 +301,7 @@ def _crawl_runs(ledger: Ledger) -> None:
                 errors=forum_errors if weekend else [],
             )
         )
-        weibo_errors = [
-            SourceError(kind="timeout", url=f"http://{WEIBO}.test/api?page=3", message="timed out")
-        ]
+        weibo_errors = [SourceError(kind="timeout", url=f"http://{WEIBO}.test/api?page=3", message="timed out")]
         ledger.record_crawl(
             CrawlReport(
                 source_id=WEIBO,

@@ -109,9 +109,7 @@ def _group_terms(incidence: sparse.csr_matrix, join_jaccard: float) -> list[list
     return groups
 
 
-def _status(
-    volume: int, history: tuple[int, ...], history_posts: int, settings: TopicSettings
-) -> TopicStatus:
+def _status(volume: int, history: tuple[int, ...], history_posts: int, settings: TopicSettings) -> TopicStatus:
     if history_posts == 0:
         return "no_history"
     baseline = float(np.mean(history))
@@ -143,9 +141,7 @@ def detect_topics(
     df = df[df >= settings.min_posts]
     ranked = sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))[: settings.max_terms]
     terms = [term for term, _ in ranked]
-    history_frames = [
-        posts[posts["week_offset"] == -w].reset_index(drop=True) for w in range(1, history_weeks + 1)
-    ]
+    history_frames = [posts[posts["week_offset"] == -w].reset_index(drop=True) for w in range(1, history_weeks + 1)]
     history_posts = sum(len(f) for f in history_frames)
     if not terms:
         return WeekTopics([], history_posts)

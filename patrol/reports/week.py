@@ -27,9 +27,7 @@ class ReportWeek:
         try:
             date.fromisocalendar(self.year, self.week, 1)
         except ValueError as exc:
-            raise WeekError(
-                f"{self.year}-W{self.week:02d} does not exist: ISO years have 52 or 53 weeks"
-            ) from exc
+            raise WeekError(f"{self.year}-W{self.week:02d} does not exist: ISO years have 52 or 53 weeks") from exc
 
     @classmethod
     def parse(cls, label: str) -> ReportWeek:

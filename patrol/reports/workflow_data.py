@@ -95,9 +95,7 @@ def _in_window(column: Any, since: datetime, until: datetime) -> ColumnElement[b
     return and_(column >= since, column < until)
 
 
-def _rows_by_id(
-    session: Session, model: Any, columns: tuple[str, ...], ids: set[str]
-) -> list[tuple[Any, ...]]:
+def _rows_by_id(session: Session, model: Any, columns: tuple[str, ...], ids: set[str]) -> list[tuple[Any, ...]]:
     found: list[tuple[Any, ...]] = []
     ordered = sorted(ids)
     for start in range(0, len(ordered), 500):  # stay under the bound-parameter limits of every backend

@@ -48,8 +48,6 @@ SPIKE_MIN_HISTORY = timedelta(hours=24)
 EXAMPLES = 5
 
 
-
-
 class SchemeAlertReport(BaseModel):
     queued: int = Field(default=0, description="alerts put in the outbox now")
     held: int = Field(default=0, description="alerts waiting for their subscriber's quiet hours to end")

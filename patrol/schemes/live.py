@@ -2,8 +2,9 @@
 (scheme, post), real-time alerts queued.
 
 Idempotent: a (scheme, post) pair is stored once (unique constraint, checked first), alert keys
-are unique, and the post store's `post_scheme_matches` is written with insert-or-ignore for every
-hit on every run, so a run that crashed between the two databases is completed by the next one.
+are unique, and every hit of every run is recorded in the post store (`record_scheme_matches`: SQLite's
+`post_scheme_matches`, and `scheme_ids` in Elasticsearch where configured), which doubles nothing, so a
+run that crashed between the workflow database and the post store is completed by the next one.
 Schemes never open review items: risk comes from the risk stage alone.
 
 Called from the pipeline's flag stage:
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -33,6 +35,9 @@ from patrol.schemes.matcher import SchemeHit, SchemeMatcher, SchemeSource
 from patrol.schemes.models import Scheme, SchemeMatch
 from patrol.schemes.post_index import SchemePostIndex
 from patrol.schemes.registry import SchemeView, live_scheme_sources
+from patrol.store.base import PostStore, SchemeMatchResult
+from patrol.store.factory import open_post_store
+from patrol.thresholds import load_thresholds
 
 log = logging.getLogger("patrol.schemes.live")
 
@@ -41,6 +46,7 @@ REALTIME_MAX_AGE = timedelta(hours=48)
 #: How far back a new match looks for a near-duplicate group of the same scheme to join.
 GROUP_LOOKBACK = timedelta(days=7)
 _MATCHER_MEMO = 4
+_FAILURES_KEPT = 100
 
 
 class SchemeMatchReport(BaseModel):
@@ -54,6 +60,10 @@ class SchemeMatchReport(BaseModel):
     alerts: SchemeAlertReport = Field(default_factory=lambda: SchemeAlertReport())
     skipped_schemes: dict[str, str] = Field(
         default_factory=dict, description="scheme name -> why its query no longer compiles"
+    )
+    recorded: SchemeMatchResult = Field(
+        default_factory=SchemeMatchResult,
+        description="the post store's side: (post, scheme) pairs recorded for search by scheme",
     )
 
 
@@ -81,10 +91,11 @@ def match_schemes(
 ) -> SchemeMatchReport:
     """Match analysed posts against all active schemes; store matches; queue real-time alerts.
 
-    `target` is the runtime (matches go to the workflow database and to the SQLite post store's
-    `post_scheme_matches`) or a workflow session (the workflow database only, in that
-    transaction; the caller commits; pass `context=context_for(settings)` to use the configured
-    thresholds and gazetteer rather than the shipped ones).
+    `target` is the runtime (matches go to the workflow database and to the runtime's post store,
+    `record_scheme_matches`, so both SQLite and Elasticsearch can filter by scheme) or a workflow
+    session (the workflow database only, in that transaction; the caller commits; pass
+    `context=context_for(settings)` to use the configured thresholds and gazetteer rather than the
+    shipped ones).
     """
     now = now or utcnow()
     if isinstance(target, Session):
@@ -94,14 +105,44 @@ def match_schemes(
     context = context or context_for(runtime.settings)
     with runtime.workflow.session() as session:
         report, hits = _match(session, analysed, context, now)
-    with SchemePostIndex(runtime.settings.sqlite_path) as index:
-        index.record(hits, now)
+    if hits:
+        with post_store_of(runtime) as store:
+            report.recorded = _record(store, hits)
     return report
+
+
+@contextmanager
+def post_store_of(runtime: SchemeRuntime) -> Iterator[PostStore]:
+    """The runtime's post store; a process without one (`SchemeEnvironment`: no NLP loaded) gets the
+    configured store (SQLite, mirrored into Elasticsearch when PATROL_ES_URL is set) for the call."""
+    own: PostStore | None = getattr(runtime, "store", None)
+    if own is not None:
+        yield own
+        return
+    settings = runtime.settings
+    # Recording matches neither tokenises queries nor scores risk: the plain tokenizer does.
+    opened = open_post_store(settings, str.split, load_thresholds(settings.thresholds_file))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _record(store: PostStore, pairs: Sequence[tuple[str, str]]) -> SchemeMatchResult:
+    recorded = store.record_scheme_matches(pairs)
+    if recorded.failed:
+        log.warning(
+            "scheme matches not recorded in the post store",
+            extra={"failed": recorded.failed, "first": recorded.failures[:3]},
+        )
+    # A sample of the failures: an outage fails every pair, and the report goes into pass reports.
+    return recorded.model_copy(update={"failures": recorded.failures[:_FAILURES_KEPT]})
 
 
 def _match(
     session: Session, analysed: Sequence[AnalysedPost], context: MatchContext, now: datetime
-) -> tuple[SchemeMatchReport, list[tuple[str, str, str]]]:
+) -> tuple[SchemeMatchReport, list[tuple[str, str]]]:
+    """The report, and every (post id, scheme id) hit, new or not, for the post store."""
     report = SchemeMatchReport(posts=len(analysed))
     live = live_scheme_sources(session, now)
     report.schemes = len(live)
@@ -121,7 +162,7 @@ def _match(
         if hits:
             report.matched_posts += 1
         found.extend((item, hit) for hit in hits)
-    index_rows = [(hit.key, item.post.id, " ".join(hit.terms)) for item, hit in found]
+    pairs = [(item.post.id, hit.key) for item, hit in found]
     if found:
         new = store_matches(session, found, views, context, now, report)
         _alert(session, new, now, report)
@@ -129,7 +170,7 @@ def _match(
         "schemes matched",
         extra={"posts": report.posts, "schemes": report.schemes, "new_matches": report.new_matches},
     )
-    return report, index_rows
+    return report, pairs
 
 
 def store_matches(
@@ -252,9 +293,21 @@ def backfill_scheme(
             if hits:
                 report.matched_posts += 1
             found.extend((item, hit) for hit in hits)
+    with post_store_of(runtime) as store:
         for start in range(0, len(found), 500):
             chunk = found[start : start + 500]
             with runtime.workflow.session() as session:
                 store_matches(session, chunk, {view.id: view}, context, now, report, backfill=True)
-            index.record([(hit.key, item.post.id, " ".join(hit.terms)) for item, hit in chunk], now)
+            recorded = _record(store, [(item.post.id, hit.key) for item, hit in chunk])
+            report.recorded = _sum(report.recorded, recorded)
     return report
+
+
+def _sum(total: SchemeMatchResult, part: SchemeMatchResult) -> SchemeMatchResult:
+    return SchemeMatchResult(
+        added=total.added + part.added,
+        unchanged=total.unchanged + part.unchanged,
+        missing=total.missing + part.missing,
+        failed=total.failed + part.failed,
+        failures=(total.failures + part.failures)[:_FAILURES_KEPT],
+    )

@@ -1,9 +1,10 @@
 """The post store's side of schemes (SQLite): which posts each scheme found, and reading posts back.
 
-`post_scheme_matches` lives in the posts' SQLite file next to `posts`, so "posts of scheme X" is a
-join that takes the store's usual filters (sources, categories, jurisdictions, time, risk). The
-workflow database keeps the detailed `scheme_matches` rows (version, terms, near-duplicate group)
-for alerts; this table is the search side and is rebuilt from every live run (insert-or-ignore).
+`post_scheme_matches` lives in the posts' SQLite file next to `posts`; the store owns its definition
+(`patrol.store.sqlite.SCHEME_MATCHES_SCHEMA`) and writes it (`PostStore.record_scheme_matches`, which
+the live stage calls, so Elasticsearch gets the matches too). "Posts of scheme X" is the store's own
+search with `SearchFilters(schemes=[X])`, on either store. The workflow database keeps the detailed
+`scheme_matches` rows (version, terms, near-duplicate group) for alerts.
 """
 
 from __future__ import annotations
@@ -12,62 +13,19 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from patrol.schema import AnalysedPost, Analysis, Post
-from patrol.store.base import SearchFilters, SearchHit, SearchPage
-from patrol.store.snippets import make_snippet
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS post_scheme_matches (
-    scheme_id TEXT NOT NULL,
-    post_id TEXT NOT NULL,
-    matched_at TEXT NOT NULL,
-    terms TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (scheme_id, post_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS post_scheme_matches_post ON post_scheme_matches(post_id);
-"""
+from patrol.store.base import PostStore, SearchFilters, SearchPage
+from patrol.store.sqlite import SCHEME_MATCHES_SCHEMA, SqlitePostStore, where_clauses
 
 
 def _utc(moment: datetime) -> str:
     # The store writes UTC ISO text; comparing text only orders times when the zones agree.
     return moment.astimezone(UTC).isoformat()
-
-
-def _where(filters: SearchFilters | None) -> tuple[list[str], list[Any]]:
-    # The same meaning as the store's own search filters (see patrol.store.base.SearchFilters).
-    clauses: list[str] = []
-    params: list[Any] = []
-    if filters is None:
-        return clauses, params
-    if filters.sources:
-        clauses.append(f"p.source_id IN ({', '.join('?' for _ in filters.sources)})")
-        params.extend(filters.sources)
-    if filters.jurisdictions:
-        clauses.append(f"p.jurisdiction IN ({', '.join('?' for _ in filters.jurisdictions)})")
-        params.extend(filters.jurisdictions)
-    if filters.categories:
-        clauses.append(
-            "(" + " OR ".join("(' ' || p.flagged_categories || ' ') LIKE ?" for _ in filters.categories) + ")"
-        )
-        params.extend(f"% {c} %" for c in filters.categories)
-    if filters.since is not None:
-        clauses.append("p.published_at >= ?")
-        params.append(_utc(filters.since))
-    if filters.until is not None:
-        clauses.append("p.published_at < ?")
-        params.append(_utc(filters.until))
-    if filters.min_risk is not None:
-        clauses.append("p.max_risk >= ?")
-        params.append(filters.min_risk)
-    if filters.max_risk is not None:
-        clauses.append("p.max_risk <= ?")
-        params.append(filters.max_risk)
-    return clauses, params
 
 
 class SchemePostIndex:
@@ -81,7 +39,7 @@ class SchemePostIndex:
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.executescript(_SCHEMA)
+        self._conn.executescript(SCHEME_MATCHES_SCHEMA)
 
     def __enter__(self) -> SchemePostIndex:
         return self
@@ -99,27 +57,6 @@ class SchemePostIndex:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def record(self, matches: Iterable[tuple[str, str, str]], at: datetime) -> int:
-        """Store (scheme id, post id, terms) triples, leaving existing pairs alone; returns the new count."""
-        rows = [(scheme_id, post_id, _utc(at), terms) for scheme_id, post_id, terms in matches]
-        if not rows:
-            return 0
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                before = self._conn.total_changes
-                self._conn.executemany(
-                    "INSERT OR IGNORE INTO post_scheme_matches (scheme_id, post_id, matched_at, terms)"
-                    " VALUES (?, ?, ?, ?)",
-                    rows,
-                )
-                added = self._conn.total_changes - before
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-        return added
-
     def remove_scheme(self, scheme_id: str) -> int:
         with self._lock:
             cursor = self._conn.execute("DELETE FROM post_scheme_matches WHERE scheme_id = ?", (scheme_id,))
@@ -136,45 +73,11 @@ class SchemePostIndex:
     def count(self, scheme_id: str, filters: SearchFilters | None = None) -> int:
         if not self._has_posts():
             return 0
-        clauses, params = _where(filters)
+        scoped = (filters or SearchFilters()).model_copy(update={"schemes": [scheme_id]})
+        clauses, params = where_clauses(scoped)
         where = "".join(f" AND {c}" for c in clauses)
-        row = self._conn.execute(
-            f"SELECT count(*) FROM post_scheme_matches m JOIN posts p ON p.id = m.post_id WHERE m.scheme_id = ?{where}",
-            [scheme_id, *params],
-        ).fetchone()
+        row = self._conn.execute(f"SELECT count(*) FROM posts p WHERE 1 = 1{where}", params).fetchone()
         return int(row[0])
-
-    def posts_matching_scheme(
-        self, scheme_id: str, filters: SearchFilters | None = None, *, limit: int = 20, offset: int = 0
-    ) -> SearchPage:
-        """The posts a scheme found, newest first, with the store's filters and highlighted snippets."""
-        if not self._has_posts():
-            return SearchPage(total=0, hits=[])
-        clauses, params = _where(filters)
-        where = "".join(f" AND {c}" for c in clauses)
-        base = f"FROM post_scheme_matches m JOIN posts p ON p.id = m.post_id WHERE m.scheme_id = ?{where}"
-        total = self._conn.execute(f"SELECT count(*) {base}", [scheme_id, *params]).fetchone()[0]
-        rows = self._conn.execute(
-            f"SELECT p.*, m.terms AS scheme_terms {base} ORDER BY p.published_at DESC, p.id LIMIT ? OFFSET ?",
-            [scheme_id, *params, limit, offset],
-        ).fetchall()
-        hits = [
-            SearchHit(
-                post_id=r["id"],
-                source_id=r["source_id"],
-                url=r["url"],
-                author=r["author"],
-                published_at=datetime.fromisoformat(r["published_at"]),
-                title=r["title"],
-                snippet_html=make_snippet(r["text"], [t for t in r["scheme_terms"].split(" ") if t]),
-                score=0.0,
-                max_risk=float(r["max_risk"]),
-                top_category=r["top_category"],
-                jurisdiction=r["jurisdiction"],
-            )
-            for r in rows
-        ]
-        return SearchPage(total=int(total), hits=hits)
 
     def place_counts(self, scheme_id: str, since: datetime, until: datetime) -> Counter[str]:
         """How many of the scheme's posts published in [since, until) name each gazetteer place."""
@@ -223,13 +126,18 @@ class SchemePostIndex:
 
 
 def posts_matching_scheme(
-    store_path: Path,
+    store: PostStore | Path,
     scheme_id: str,
     filters: SearchFilters | None = None,
     *,
     limit: int = 20,
     offset: int = 0,
 ) -> SearchPage:
-    """Posts of one scheme in the SQLite store at `store_path` (e.g. `runtime.store.path`)."""
-    with SchemePostIndex(store_path) as index:
-        return index.posts_matching_scheme(scheme_id, filters, limit=limit, offset=offset)
+    """The posts a scheme found, newest first, with the store's filters: `store.search` filtered by the
+    scheme. `store` is a post store (e.g. `runtime.store`, so Elasticsearch serves it where configured)
+    or the path of a SQLite store file (e.g. `runtime.settings.sqlite_path`)."""
+    scoped = (filters or SearchFilters()).model_copy(update={"schemes": [scheme_id]})
+    if isinstance(store, Path):
+        with closing(SqlitePostStore(store)) as opened:
+            return opened.search("", scoped, limit=limit, offset=offset)
+    return store.search("", scoped, limit=limit, offset=offset)

@@ -13,6 +13,9 @@ from patrol.schema import AnalysedPost
 #: Turns user text into the same tokens the NLP stage indexed (normalise + segment).
 QueryTokenizer = Callable[[str], list[str]]
 
+#: Post ids -> the ids of the monitoring schemes recorded for each (posts without any may be left out).
+SchemeIdLookup = Callable[[Sequence[str]], dict[str, list[str]]]
+
 
 class SearchFilters(BaseModel):
     sources: list[str] = Field(default_factory=list)
@@ -22,6 +25,9 @@ class SearchFilters(BaseModel):
     until: AwareDatetime | None = None
     min_risk: float | None = None
     max_risk: float | None = None
+    schemes: list[str] = Field(
+        default_factory=list, description="scheme ids: posts any of these monitoring schemes matched"
+    )
 
 
 class SearchHit(BaseModel):
@@ -54,6 +60,17 @@ class UpsertResult(BaseModel):
         description="documents that failed in an earlier call and were sent again in this one; their"
         " outcomes are counted above, so inserted + updated + unchanged + failed = posts given + retried",
     )
+
+
+class SchemeMatchResult(BaseModel):
+    """What one `record_scheme_matches` call did, per distinct (post id, scheme id) pair given:
+    added + unchanged + missing + failed = pairs."""
+
+    added: int = 0
+    unchanged: int = Field(default=0, description="pairs recorded before")
+    missing: int = Field(default=0, description="pairs whose post the store does not hold: nothing recorded")
+    failed: int = 0
+    failures: list[str] = Field(default_factory=list, description="post id: reason")
 
 
 #: Time zone in which histogram buckets start: officers and analysts read Asia/Shanghai days.
@@ -97,9 +114,7 @@ class PostStore(Protocol):
 
     def count(self, filters: SearchFilters | None = None) -> int: ...
 
-    def top_keywords(
-        self, limit: int = 20, filters: SearchFilters | None = None
-    ) -> list[tuple[str, int]]: ...
+    def top_keywords(self, limit: int = 20, filters: SearchFilters | None = None) -> list[tuple[str, int]]: ...
 
     def histogram(
         self,
@@ -111,13 +126,17 @@ class PostStore(Protocol):
         """Posts per calendar interval by publication time, oldest first."""
         ...
 
-    def terms(
-        self, field: TermsField, filters: SearchFilters | None = None, *, limit: int = 10
-    ) -> list[TermBucket]:
+    def terms(self, field: TermsField, filters: SearchFilters | None = None, *, limit: int = 10) -> list[TermBucket]:
         """The most frequent values of `field`, most posts first, ties by value."""
         ...
 
     def sentiment(self, filters: SearchFilters | None = None) -> SentimentSummary: ...
+
+    def record_scheme_matches(self, matches: Sequence[tuple[str, str]]) -> SchemeMatchResult:
+        """Record that scheme `scheme_id` matched post `post_id`, for each (post_id, scheme_id) pair, so
+        `SearchFilters(schemes=[...])` finds the post. A post keeps every scheme recorded for it, and a
+        pair recorded again changes nothing."""
+        ...
 
     def delete_older_than(self, cutoff: datetime) -> int:
         """Retention: remove every post published before `cutoff`; returns how many were removed."""

@@ -18,6 +18,8 @@ from patrol.store.base import (
     HistogramInterval,
     PostStore,
     QueryTokenizer,
+    SchemeIdLookup,
+    SchemeMatchResult,
     SearchFilters,
     SearchPage,
     SentimentSummary,
@@ -27,7 +29,7 @@ from patrol.store.base import (
     UpsertResult,
 )
 from patrol.store.elastic import ElasticPostStore
-from patrol.store.sqlite import SqlitePostStore
+from patrol.store.sqlite import SqlitePostStore, scheme_ids_reader
 from patrol.thresholds import Thresholds
 
 
@@ -37,18 +39,24 @@ def dead_letter_path(settings: Settings) -> Path:
 
 
 def open_elastic_store(
-    settings: Settings, tokenize: QueryTokenizer, thresholds: Thresholds, *, refresh: bool = True
+    settings: Settings,
+    tokenize: QueryTokenizer,
+    thresholds: Thresholds,
+    *,
+    refresh: bool = True,
+    scheme_ids: SchemeIdLookup | None = None,
 ) -> ElasticPostStore:
+    """The Elasticsearch store; documents carry the schemes the SQLite store recorded for each post
+    (`scheme_ids`, by default read from the SQLite file, so `patrol reindex` copies them too)."""
     if settings.es_url is None:
-        raise ValueError(
-            "PATROL_ES_URL is not set: point it at the cluster, e.g. http://elastic:<password>@host:9200"
-        )
+        raise ValueError("PATROL_ES_URL is not set: point it at the cluster, e.g. http://elastic:<password>@host:9200")
     return ElasticPostStore.from_url(
         settings.es_url,
         dead_letter_path=dead_letter_path(settings),
         tokenize=tokenize,
         thresholds=thresholds,
         refresh=refresh,
+        scheme_ids=scheme_ids or scheme_ids_reader(settings.sqlite_path),
     )
 
 
@@ -57,7 +65,8 @@ def open_post_store(settings: Settings, tokenize: QueryTokenizer, thresholds: Th
     sqlite = SqlitePostStore(settings.sqlite_path, tokenize=tokenize, thresholds=thresholds)
     if settings.es_url is None:
         return sqlite
-    return MirroredPostStore(sqlite, open_elastic_store(settings, tokenize, thresholds))
+    search = open_elastic_store(settings, tokenize, thresholds, scheme_ids=sqlite.scheme_ids_of)
+    return MirroredPostStore(sqlite, search)
 
 
 class MirroredPostStore:
@@ -86,6 +95,20 @@ class MirroredPostStore:
             }
         )
 
+    def record_scheme_matches(self, matches: Sequence[tuple[str, str]]) -> SchemeMatchResult:
+        """SQLite's counts; Elasticsearch's failures are added as for upserts. Elasticsearch is asked
+        only about the posts SQLite holds; a pair it misses or fails reaches it with the post's next
+        write (documents carry SQLite's scheme ids), or with `patrol reindex`."""
+        result = self.primary.record_scheme_matches(matches)
+        held = set(self.primary.scheme_ids_of(list({post_id for post_id, _ in matches})))
+        mirrored = self.search_store.record_scheme_matches([m for m in matches if m[0] in held])
+        return result.model_copy(
+            update={
+                "failed": result.failed + mirrored.failed,
+                "failures": result.failures + [f"elasticsearch: {f}" for f in mirrored.failures],
+            }
+        )
+
     def get(self, post_id: str) -> AnalysedPost | None:
         return self.primary.get(post_id)
 
@@ -109,9 +132,7 @@ class MirroredPostStore:
     ) -> list[TimeBucket]:
         return self.search_store.histogram(interval, filters, timezone=timezone)
 
-    def terms(
-        self, field: TermsField, filters: SearchFilters | None = None, *, limit: int = 10
-    ) -> list[TermBucket]:
+    def terms(self, field: TermsField, filters: SearchFilters | None = None, *, limit: int = 10) -> list[TermBucket]:
         return self.search_store.terms(field, filters, limit=limit)
 
     def sentiment(self, filters: SearchFilters | None = None) -> SentimentSummary:

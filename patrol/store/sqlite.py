@@ -3,6 +3,9 @@
 The FTS5 table indexes the NLP stage's segmented tokens joined by spaces, so SQLite and
 Elasticsearch (whitespace analyzer over the same tokens) tokenise identically and no Chinese
 tokenizer extension is needed. Every write is an upsert keyed by the stable post id.
+
+`post_scheme_matches` holds one row per (scheme, post) a monitoring scheme matched; the store owns
+its definition (`SCHEME_MATCHES_SCHEMA`), so the scheme filter works on every file the store opened.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from patrol.schema import AnalysedPost, Analysis, Post
+from patrol.schema import AnalysedPost, Analysis, Post, utcnow
 from patrol.store.base import (
     REPORT_TIMEZONE,
     HistogramInterval,
     QueryTokenizer,
+    SchemeIdLookup,
+    SchemeMatchResult,
     SearchFilters,
     SearchHit,
     SearchPage,
@@ -67,6 +72,21 @@ CREATE INDEX IF NOT EXISTS posts_jurisdiction ON posts(jurisdiction);
 CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(body, tokenize = "unicode61 remove_diacritics 0");
 """
 
+#: Which monitoring scheme matched which post: the only definition of the table (patrol.schemes.post_index
+#: reuses it). Files written before the store owned it may also have a `terms` column; nothing reads it.
+SCHEME_MATCHES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS post_scheme_matches (
+    scheme_id TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    matched_at TEXT NOT NULL,
+    PRIMARY KEY (scheme_id, post_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS post_scheme_matches_post ON post_scheme_matches(post_id);
+"""
+
+#: Host parameters per statement, well under every SQLite build's limit.
+_IN_CHUNK = 500
+
 
 def _iso(value: datetime) -> str:
     # Stored times are UTC ISO strings and compared as text, so a bound in another zone is converted first.
@@ -76,6 +96,89 @@ def _iso(value: datetime) -> str:
 def _content_hash(item: AnalysedPost) -> str:
     payload = item.post.model_dump_json(exclude={"fetched_at"}) + item.analysis.model_dump_json()
     return hashlib.sha1(payload.encode()).hexdigest()
+
+
+def where_clauses(filters: SearchFilters | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions on the posts table aliased `p`, and their parameters, for `filters`."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters is None:
+        return clauses, params
+    if filters.sources:
+        clauses.append(f"p.source_id IN ({_marks(filters.sources)})")
+        params.extend(filters.sources)
+    if filters.jurisdictions:
+        clauses.append(f"p.jurisdiction IN ({_marks(filters.jurisdictions)})")
+        params.extend(filters.jurisdictions)
+    if filters.categories:
+        ors = " OR ".join("(' ' || p.flagged_categories || ' ') LIKE ?" for _ in filters.categories)
+        clauses.append(f"({ors})")
+        params.extend(f"% {c} %" for c in filters.categories)
+    if filters.schemes:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM post_scheme_matches m"
+            f" WHERE m.post_id = p.id AND m.scheme_id IN ({_marks(filters.schemes)}))"
+        )
+        params.extend(filters.schemes)
+    if filters.since is not None:
+        clauses.append("p.published_at >= ?")
+        params.append(_iso(filters.since))
+    if filters.until is not None:
+        clauses.append("p.published_at < ?")
+        params.append(_iso(filters.until))
+    if filters.min_risk is not None:
+        clauses.append("p.max_risk >= ?")
+        params.append(filters.min_risk)
+    if filters.max_risk is not None:
+        clauses.append("p.max_risk <= ?")
+        params.append(filters.max_risk)
+    return clauses, params
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _chunked(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+def _scheme_ids(conn: sqlite3.Connection, post_ids: Sequence[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for chunk in _chunked(list(dict.fromkeys(post_ids))):
+        rows = conn.execute(
+            f"SELECT post_id, scheme_id FROM post_scheme_matches WHERE post_id IN ({_marks(chunk)})"
+            " ORDER BY post_id, scheme_id",
+            list(chunk),
+        )
+        for post_id, scheme_id in rows:
+            found.setdefault(post_id, []).append(scheme_id)
+    return found
+
+
+def scheme_ids_reader(path: Path) -> SchemeIdLookup:
+    """`SqlitePostStore.scheme_ids_of` for the store file at `path`, opening it read-only for each call.
+
+    For a process that writes Elasticsearch without holding the SQLite store open (`patrol reindex`):
+    every document it writes carries the schemes SQLite recorded for the post.
+    """
+
+    def lookup(post_ids: Sequence[str]) -> dict[str, list[str]]:
+        if not post_ids or not path.exists():
+            return {}
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            return _scheme_ids(conn, post_ids)
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # a file no scheme-aware store has opened yet
+                return {}
+            raise
+        finally:
+            conn.close()
+
+    return lookup
 
 
 def _fts_query(tokens: list[str]) -> str:
@@ -99,7 +202,7 @@ class SqlitePostStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.executescript(_SCHEMA)
+        self._conn.executescript(_SCHEMA + SCHEME_MATCHES_SCHEMA)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -167,9 +270,7 @@ class SqlitePostStore:
         title = post.title or post.thread_title or ""
         title_tokens = " ".join(self._tokenize(title)) if post.floor in (None, 1) else ""
         body = " ".join(analysis.tokens)
-        conn.execute(
-            "INSERT OR REPLACE INTO posts_fts(rowid, body) VALUES (?, ?)", (rowid, f"{title_tokens} {body}")
-        )
+        conn.execute("INSERT OR REPLACE INTO posts_fts(rowid, body) VALUES (?, ?)", (rowid, f"{title_tokens} {body}"))
         if row is None:
             result.inserted += 1
         else:
@@ -184,15 +285,37 @@ class SqlitePostStore:
                     continue
                 conn.execute("DELETE FROM posts_fts WHERE rowid = ?", (row[0],))
                 conn.execute("DELETE FROM posts WHERE rowid = ?", (row[0],))
+                conn.execute("DELETE FROM post_scheme_matches WHERE post_id = ?", (post_id,))
                 removed += 1
         return removed
+
+    def record_scheme_matches(self, matches: Sequence[tuple[str, str]]) -> SchemeMatchResult:
+        result = SchemeMatchResult()
+        pairs = list(dict.fromkeys(matches))
+        if not pairs:
+            return result
+        at = _iso(utcnow())
+        with self._transaction() as conn:
+            held: set[str] = set()
+            for chunk in _chunked(list({post_id for post_id, _ in pairs})):
+                rows = conn.execute(f"SELECT id FROM posts WHERE id IN ({_marks(chunk)})", list(chunk))
+                held.update(row[0] for row in rows)
+            # Only posts the store holds, as in Elasticsearch, where an update needs the document.
+            recordable = [(scheme_id, post_id, at) for post_id, scheme_id in pairs if post_id in held]
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO post_scheme_matches (scheme_id, post_id, matched_at) VALUES (?, ?, ?)",
+                recordable,
+            )
+            result.added = conn.total_changes - before
+        result.unchanged = len(recordable) - result.added
+        result.missing = len(pairs) - len(recordable)
+        return result
 
     # -- reads --------------------------------------------------------------------------------
 
     def get(self, post_id: str) -> AnalysedPost | None:
-        row = self._conn.execute(
-            "SELECT post_json, analysis_json FROM posts WHERE id = ?", (post_id,)
-        ).fetchone()
+        row = self._conn.execute("SELECT post_json, analysis_json FROM posts WHERE id = ?", (post_id,)).fetchone()
         if row is None:
             return None
         return AnalysedPost(
@@ -204,41 +327,15 @@ class SqlitePostStore:
         found = [self.get(pid) for pid in post_ids]
         return [item for item in found if item is not None]
 
-    @staticmethod
-    def _where(filters: SearchFilters | None) -> tuple[list[str], list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if filters is None:
-            return clauses, params
-        if filters.sources:
-            clauses.append(f"p.source_id IN ({', '.join('?' for _ in filters.sources)})")
-            params.extend(filters.sources)
-        if filters.jurisdictions:
-            clauses.append(f"p.jurisdiction IN ({', '.join('?' for _ in filters.jurisdictions)})")
-            params.extend(filters.jurisdictions)
-        if filters.categories:
-            ors = " OR ".join("(' ' || p.flagged_categories || ' ') LIKE ?" for _ in filters.categories)
-            clauses.append(f"({ors})")
-            params.extend(f"% {c} %" for c in filters.categories)
-        if filters.since is not None:
-            clauses.append("p.published_at >= ?")
-            params.append(_iso(filters.since))
-        if filters.until is not None:
-            clauses.append("p.published_at < ?")
-            params.append(_iso(filters.until))
-        if filters.min_risk is not None:
-            clauses.append("p.max_risk >= ?")
-            params.append(filters.min_risk)
-        if filters.max_risk is not None:
-            clauses.append("p.max_risk <= ?")
-            params.append(filters.max_risk)
-        return clauses, params
+    def scheme_ids_of(self, post_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Post id -> the scheme ids recorded for it, sorted; posts without any are left out."""
+        return _scheme_ids(self._conn, post_ids)
 
     def search(
         self, query: str, filters: SearchFilters | None = None, *, limit: int = 20, offset: int = 0
     ) -> SearchPage:
         tokens = [t for t in self._tokenize(query) if t.strip()]
-        clauses, params = self._where(filters)
+        clauses, params = where_clauses(filters)
         if tokens:
             match = _fts_query(tokens)
             base = "FROM posts_fts f JOIN posts p ON p.rowid = f.rowid WHERE posts_fts MATCH ?"
@@ -248,7 +345,7 @@ class SqlitePostStore:
         else:
             base = "FROM posts p WHERE 1 = 1"
             base_params = list(params)
-            order = "p.published_at DESC"
+            order = "p.published_at DESC, p.id"  # the id settles ties, so pages never overlap
             score_expr = "0.0"
         where = "".join(f" AND {c}" for c in clauses)
         total = self._conn.execute(f"SELECT count(*) {base}{where}", base_params).fetchone()[0]
@@ -275,14 +372,12 @@ class SqlitePostStore:
         return SearchPage(total=total, hits=hits)
 
     def count(self, filters: SearchFilters | None = None) -> int:
-        clauses, params = self._where(filters)
+        clauses, params = where_clauses(filters)
         where = "".join(f" AND {c}" for c in clauses)
-        return int(
-            self._conn.execute(f"SELECT count(*) FROM posts p WHERE 1 = 1{where}", params).fetchone()[0]
-        )
+        return int(self._conn.execute(f"SELECT count(*) FROM posts p WHERE 1 = 1{where}", params).fetchone()[0])
 
     def top_keywords(self, limit: int = 20, filters: SearchFilters | None = None) -> list[tuple[str, int]]:
-        clauses, params = self._where(filters)
+        clauses, params = where_clauses(filters)
         where = "".join(f" AND {c}" for c in clauses)
         counts: Counter[str] = Counter()
         for (keywords,) in self._conn.execute(
@@ -294,7 +389,7 @@ class SqlitePostStore:
     # -- aggregations -------------------------------------------------------------------------
 
     def _rows(self, columns: str, filters: SearchFilters | None) -> sqlite3.Cursor:
-        clauses, params = self._where(filters)
+        clauses, params = where_clauses(filters)
         where = "".join(f" AND {c}" for c in clauses)
         return self._conn.execute(f"SELECT {columns} FROM posts p WHERE 1 = 1{where}", params)
 
@@ -321,9 +416,7 @@ class SqlitePostStore:
             start = next_bucket_start(start, interval, zone)
         return buckets
 
-    def terms(
-        self, field: TermsField, filters: SearchFilters | None = None, *, limit: int = 10
-    ) -> list[TermBucket]:
+    def terms(self, field: TermsField, filters: SearchFilters | None = None, *, limit: int = 10) -> list[TermBucket]:
         counts: Counter[str] = Counter()
         if field == "keywords":
             rows = self._rows("json_extract(p.analysis_json, '$.keywords')", filters)
@@ -336,8 +429,12 @@ class SqlitePostStore:
             for (label,) in self._rows("json_extract(p.analysis_json, '$.sentiment_label')", filters):
                 counts[label] += 1
         else:
-            column = {"source_id": "p.source_id", "kind": "p.kind", "top_category": "p.top_category",
-                      "jurisdiction": "p.jurisdiction"}[field]
+            column = {
+                "source_id": "p.source_id",
+                "kind": "p.kind",
+                "top_category": "p.top_category",
+                "jurisdiction": "p.jurisdiction",
+            }[field]
             for (value,) in self._rows(column, filters):
                 if value is not None:  # posts without the field are not a bucket, as in Elasticsearch
                     counts[value] += 1
@@ -363,6 +460,10 @@ class SqlitePostStore:
             bound = _iso(cutoff)
             conn.execute(
                 "DELETE FROM posts_fts WHERE rowid IN (SELECT rowid FROM posts WHERE published_at < ?)",
+                (bound,),
+            )
+            conn.execute(
+                "DELETE FROM post_scheme_matches WHERE post_id IN (SELECT id FROM posts WHERE published_at < ?)",
                 (bound,),
             )
             return conn.execute("DELETE FROM posts WHERE published_at < ?", (bound,)).rowcount

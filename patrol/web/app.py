@@ -86,7 +86,9 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
     names = {".".join(str(part) for part in e.get("loc", ())[1:]) or "request" for e in exc.errors()}
     fields = ", ".join(sorted(names))
     return _error_page(
-        request, status.HTTP_422_UNPROCESSABLE_CONTENT, "Wrong value",
+        request,
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        "Wrong value",
         f"The page was asked for with a value it cannot use ({fields}). Go back and correct it.",
     )
 

@@ -13,12 +13,15 @@ from fastapi import FastAPI
 
 from patrol.api.context import ApiContext
 from patrol.config import Settings
+from patrol.store.base import PostStore
 from patrol.store.factory import open_post_store
+from patrol.store.sqlite import SqlitePostStore
 from patrol.thresholds import load_thresholds
 from patrol.web.app import create_console_app
 from patrol.web.context import ConsoleContext, CookieSecurity
-from patrol.web.posts import PostReader
+from patrol.web.posts import PostReader, ensure_thread_index
 from patrol.web.saved_searches import SavedSearchStore
+from patrol.web.store_pool import PerThreadSqliteStore
 from patrol.web.text import PipelineTextReader
 from patrol.workflow.auth import DEFAULT_HASHER
 from patrol.workflow.clock import Clock, SystemClock
@@ -48,7 +51,18 @@ def build_console_context(
         cookie_secure=cookie_security != "never",
     )
     text_reader = PipelineTextReader(settings)
-    posts = open_post_store(settings, text_reader.tokenize_query, load_thresholds(settings.thresholds_file))
+    thresholds = load_thresholds(settings.thresholds_file)
+    posts: PostStore
+    if settings.es_url is None:
+        posts = PerThreadSqliteStore(
+            lambda: SqlitePostStore(
+                settings.sqlite_path, tokenize=text_reader.tokenize_query, thresholds=thresholds
+            )
+        )
+        posts.get("")  # opens the file (and creates its tables) now, in this thread
+    else:
+        posts = open_post_store(settings, text_reader.tokenize_query, thresholds)
+    ensure_thread_index(settings.sqlite_path)
     return ConsoleContext(
         api=api,
         settings=settings,

@@ -123,7 +123,7 @@ def external_link(url: str | None, label: str | None = None) -> Markup:
     return (
         Markup(
             f'<a href="{html.escape(href, quote=True)}" rel="{LINK_REL}" target="_blank"'
-            f' referrerpolicy="no-referrer">'
+            ' referrerpolicy="no-referrer">'
         )
         + shown
         + Markup("</a>")

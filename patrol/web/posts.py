@@ -45,6 +45,24 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+THREAD_INDEX = "CREATE INDEX IF NOT EXISTS posts_thread ON posts(source_id, thread_id, published_at)"
+
+
+def ensure_thread_index(path: Path) -> None:
+    """The index the item page's thread context needs (idempotent; a no-op once the store has it).
+
+    Without it, showing the floors around a flagged post scans every post of its source.
+    """
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        if ("posts",) in tables:
+            conn.execute(THREAD_INDEX)
+            conn.commit()
+    finally:
+        conn.close()
+
+
 class PostReader:
     def __init__(self, path: Path) -> None:
         self.path = path

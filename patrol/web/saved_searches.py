@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS saved_searches (
 """
 MAX_PER_USER = 100
 #: Only these parameters of the search page are kept (nothing else can ride along in a saved link).
-SEARCH_PARAMS = ("q", "source", "category", "jurisdiction", "since", "until", "min_risk")
+SEARCH_PARAMS = ("q", "source", "category", "jurisdiction", "scheme", "since", "until", "min_risk")
 
 
 @dataclass(frozen=True)

@@ -53,15 +53,11 @@ class WatchedPage:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(
-            f"Debian chromium is not installed at {CHROMIUM}: `apt-get install chromium` (CI's .ci/run does)"
-        )
+        pytest.skip(f"Debian chromium is not installed at {CHROMIUM}: `apt-get install chromium` (CI's .ci/run does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield launched
         launched.close()
 

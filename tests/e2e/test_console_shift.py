@@ -35,6 +35,9 @@ def test_a_whole_shift(live: LiveConsole, watched: WatchedPage) -> None:
     rows = page.locator("tr.item-row")
     assert rows.first.get_attribute("data-item-id") == live.item("selfharm"), "life-safety first"
     assert "life-safety" in (rows.first.get_attribute("class") or "")
+    # Its acknowledgement timer ticks against the server's clock (5 minutes from the flag).
+    page.wait_for_timeout(1200)
+    assert re.fullmatch(r"acknowledge: [45]m \d\ds left", rows.first.locator(".countdown").inner_text())
 
     # A new life-safety post arrives while the queue is open: it shows up without a reload.
     arrived = seed(

@@ -84,10 +84,7 @@ def test_thread_list_rows_and_pagination(site: DemoSite) -> None:
     last_posts = [r.xpath('./tr/td[@class="by"][2]/em/a/text()')[0] for r in normal]
     assert last_posts == sorted(last_posts, reverse=True)
     assert first.xpath('//div[@class="pg"]/strong/text()')[0] == "1"
-    assert (
-        first.xpath('//div[@class="pg"]/a[@class="nxt"]/@href')[0]
-        == f"forum.php?mod=forumdisplay&fid={fid}&page=2"
-    )
+    assert first.xpath('//div[@class="pg"]/a[@class="nxt"]/@href')[0] == f"forum.php?mod=forumdisplay&fid={fid}&page=2"
     second = page(site, f"/forum.php?mod=forumdisplay&fid={fid}&page=2")
     assert not second.xpath('//tbody[starts-with(@id, "stickthread_")]')
     assert second.xpath('//tbody[starts-with(@id, "normalthread_")]')
@@ -107,10 +104,7 @@ def test_thread_page_floors_quotes_and_paging(site: DemoSite) -> None:
     assert posts[0].xpath('.//div[@class="authi"]/a[@class="xw1"]/text()') == [opening.author.name]
     message = first.get_element_by_id(f"postmessage_{opening.pid}")
     assert message.text_content().replace("\r\n", "\n") == opening.text.replace("\n", "")
-    assert (
-        first.xpath('//div[@class="pg"]/a[@class="nxt"]/@href')[0]
-        == f"forum.php?mod=viewthread&tid={tid}&page=2"
-    )
+    assert first.xpath('//div[@class="pg"]/a[@class="nxt"]/@href')[0] == f"forum.php?mod=viewthread&tid={tid}&page=2"
     second = page(site, f"/forum.php?mod=viewthread&tid={tid}&page=2")
     eleventh = thread.floors[10]
     number = second.get_element_by_id(f"postnum{eleventh.pid}")
@@ -129,12 +123,7 @@ def test_young_posts_show_relative_times_resolvable_against_the_date_header(site
     _, headers, _ = fetch(site.base_url + "/robots.txt")
     assert parsedate_to_datetime(headers["Date"]) == site.now
     content = site.content
-    young = [
-        f
-        for t in range(7, 61)
-        for f in content.thread(t).floors
-        if site.now - f.posted_at < timedelta(days=1)
-    ]
+    young = [f for t in range(7, 61) for f in content.thread(t).floors if site.now - f.posted_at < timedelta(days=1)]
     assert young, "the default demo needs posts younger than a day"
     seen_titled = seen_plain = False
     for floor in young[:40]:
@@ -150,10 +139,7 @@ def test_young_posts_show_relative_times_resolvable_against_the_date_header(site
     assert seen_titled and seen_plain
     old = content.thread(8).floors[0]
     view = page(site, "/forum.php?mod=viewthread&tid=8")
-    assert (
-        view.get_element_by_id(f"authorposton{old.pid}").text_content()
-        == f"发表于 {discuz_absolute(old.posted_at)}"
-    )
+    assert view.get_element_by_id(f"authorposton{old.pid}").text_content() == f"发表于 {discuz_absolute(old.posted_at)}"
 
 
 def test_same_seed_serves_the_same_bytes() -> None:
@@ -261,18 +247,13 @@ def test_mutations_show_on_list_pages_like_discuz() -> None:
         assert normal[0].xpath('./tr/td[@class="by"][2]/cite/a/text()') == ["香坊老李"]
         last_page = (target.replies + 1) // 10 + 1
         view = page(site, f"/forum.php?mod=viewthread&tid={target.tid}&page={last_page}")
-        assert (
-            view.get_element_by_id(f"postmessage_{pid}").text_content()
-            == "我家楼下也是这样，明天一起去物业问问"
-        )
+        assert view.get_element_by_id(f"postmessage_{pid}").text_content() == "我家楼下也是这样，明天一起去物业问问"
         assert view.get_element_by_id(f"authorposton{pid}").text_content() == "发表于 刚刚"
         assert site.truth()[pid].label == "none"
 
         tid = site.add_thread(board.fid, "新开的早市在哪", "听说大庆路开了个早市，有人去过吗", label="none")
         listing = page(site, f"/forum.php?mod=forumdisplay&fid={board.fid}")
-        assert (
-            listing.xpath('//tbody[starts-with(@id, "normalthread_")]')[0].get("id") == f"normalthread_{tid}"
-        )
+        assert listing.xpath('//tbody[starts-with(@id, "normalthread_")]')[0].get("id") == f"normalthread_{tid}"
 
         resident = next(a for a in content.weibo_accounts if a.kind == "citizen")
         mid = site.add_weibo(resident.uid, "今天的雪下得真大[哈哈]")
@@ -297,8 +278,6 @@ def test_unknown_pages_and_robots(site: DemoSite) -> None:
     status, _, body = fetch(site.base_url + "/robots.txt")
     assert status == 200 and body == b"User-agent: *\nDisallow: /admin/\n"
     assert fetch(site.base_url + "/admin/")[0] == 403
-    redirect = urllib.request.Request(
-        site.base_url + "/forum.php?mod=redirect&goto=findpost&ptid=22&pid=102103"
-    )
+    redirect = urllib.request.Request(site.base_url + "/forum.php?mod=redirect&goto=findpost&ptid=22&pid=102103")
     with urllib.request.urlopen(redirect, timeout=10) as response:
         assert response.url.endswith("/forum.php?mod=viewthread&tid=22&page=1#pid102103")

@@ -57,9 +57,7 @@ def test_weekly_builds_the_chosen_formats_and_announces_the_report_once(data_dir
 
 
 def test_list_shows_built_reports_newest_first(data_dir: Path, tmp_path: Path) -> None:
-    code, output = run(
-        data_dir, "weekly", "--week", "2026-W46", "--format", "xlsx", "--out", str(tmp_path / "w46")
-    )
+    code, output = run(data_dir, "weekly", "--week", "2026-W46", "--format", "xlsx", "--out", str(tmp_path / "w46"))
     assert code == 0, output
     code, output = run(data_dir, "weekly", "--week", "2026-W45", "--format", "xlsx")
     assert code == 0, output
@@ -76,9 +74,7 @@ def test_a_week_without_data_still_builds_and_says_why_it_is_quiet(data_dir: Pat
     assert code == 0, output
     built = json.loads(output[output.index("{") :])
     assert built["headline"]["posts"] == {"this_week": 0, "previous_week": 0}
-    assert built["key_findings"] == [
-        "本周没有采集运行记录,各项数字不能说明辖区平静 — no crawl runs recorded this week"
-    ]
+    assert built["key_findings"] == ["本周没有采集运行记录,各项数字不能说明辖区平静 — no crawl runs recorded this week"]
     assert "本周无数据" in (tmp_path / "patrol-weekly-2026-W10.html").read_text(encoding="utf-8")
 
 

@@ -45,9 +45,7 @@ def xlsx_tables(path: Path) -> dict[str, dict[str, pd.DataFrame]]:
         while i < len(rows) - 1:
             title, header = rows[i], rows[i + 1]
             is_table = (
-                title[0] is not None
-                and all(v is None for v in title[1:])
-                and sum(v is not None for v in header) >= 2
+                title[0] is not None and all(v is None for v in title[1:]) and sum(v is not None for v in header) >= 2
             )
             if not is_table:
                 i += 1
@@ -126,9 +124,7 @@ def test_posts_per_day_by_source_against_previous_week(built: Built) -> None:
 def test_flagged_posts_per_category(built: Built) -> None:
     categories = rows_by(table(built, "2 ", "按类别的预警帖子"), "category")
     counts = {
-        c: (r["this_week"], r["previous_week"])
-        for c, r in categories.items()
-        if r["this_week"] or r["previous_week"]
+        c: (r["this_week"], r["previous_week"]) for c, r in categories.items() if r["this_week"] or r["previous_week"]
     }
     # F3 is flagged as fraud and as a public hazard: it counts in both.
     assert counts == {"fraud": (4, 1), "public_hazard": (2, 2), "self_harm": (1, 0)}
@@ -268,9 +264,7 @@ def test_three_key_findings_with_numbers_and_examples(built: Built) -> None:
     assert "生命安全类预警 1 条" in findings[1] and "4 分钟" in findings[1]
     assert "forum-a" in findings[2] and "2 天" in findings[2]
     summary_sheet = next(n for n in built.sheets if n.startswith("1 "))
-    example_tables = [
-        t for title, t in built.sheets[summary_sheet].items() if title[:2] in ("1.", "2.", "3.")
-    ]
+    example_tables = [t for title, t in built.sheets[summary_sheet].items() if title[:2] in ("1.", "2.", "3.")]
     assert len(example_tables) == 3 and all(len(t) >= 1 for t in example_tables)
     assert set(example_tables[0]["post_id"]) == {"forum-a:H0b", "forum-a:F3"}
 
@@ -288,9 +282,7 @@ def test_html_escapes_crawled_text_and_links_only_http(built: Built) -> None:
 
 def test_xlsx_writes_crawled_text_as_text_never_formulas(built: Built) -> None:
     workbook = load_workbook(built.record.path("xlsx"))  # type: ignore[arg-type]
-    cells = [
-        c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row if c.value is not None
-    ]
+    cells = [c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row if c.value is not None]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     hostile = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=HYPERLINK")]
     assert hostile and all(c.data_type == "s" for c in hostile)
@@ -345,9 +337,7 @@ def _embedded_fonts(path: Path) -> set[str]:
     }
 
 
-@pytest.mark.skipif(
-    shutil.which("pdftotext") is None, reason="pdftotext (Debian poppler-utils) is not installed"
-)
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (Debian poppler-utils) is not installed")
 def test_pdf_embeds_only_the_cjk_font_and_it_has_every_character(built: Built) -> None:
     """Tofu happens when no font has a character: the renderer then falls back to another font
     (caught by the first check) or draws the font's empty box, whose text (through the PDF's
@@ -364,18 +354,14 @@ def test_pdf_embeds_only_the_cjk_font_and_it_has_every_character(built: Built) -
     assert {"舆", "情", "周", "辖"} <= set(text)
 
 
-@pytest.mark.skipif(
-    shutil.which("pdftoppm") is None, reason="pdftoppm (Debian poppler-utils) is not installed"
-)
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (Debian poppler-utils) is not installed")
 def test_pdf_pages_render_to_png_artifacts(built: Built) -> None:
     from PIL import Image
 
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
     ARTIFACTS.mkdir(parents=True)
-    subprocess.run(
-        ["pdftoppm", "-r", "60", "-png", str(built.pdf), str(ARTIFACTS / "page")], check=True, timeout=120
-    )
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(built.pdf), str(ARTIFACTS / "page")], check=True, timeout=120)
     pages = sorted(ARTIFACTS.glob("page-*.png"))
     import pypdf
 

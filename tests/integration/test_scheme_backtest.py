@@ -160,6 +160,7 @@ def test_cli_add_list_preview_change_show_delete(env: SchemeEnvironment) -> None
 
     code, out = cli(data, "backfill", "香坊燃气", "--days", CENTURY, "--json")
     assert code == 0 and json.loads(out)["new_matches"] == 3  # a, its copy b, and the old f; not the drill c
+    assert json.loads(out)["recorded"]["added"] == 3  # the post store can filter by the scheme now
 
     code, out = cli(data, "show", "香坊燃气", "--days", CENTURY, "--json")
     shown = json.loads(out)

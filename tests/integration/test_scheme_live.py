@@ -100,15 +100,17 @@ def test_a_post_counts_for_every_scheme_that_finds_it_and_reruns_change_nothing(
     first = match_schemes(env, posts, now=NOW, context=CONTEXT)
     assert (first.schemes, first.posts, first.matched_posts, first.new_matches) == (2, 3, 2, 3)
     assert first.new_by_scheme == {"gas": 2, "leak": 1}
+    assert (first.recorded.added, first.recorded.unchanged, first.recorded.failed) == (3, 0, 0)
     again = match_schemes(env, posts, now=NOW + timedelta(minutes=5), context=CONTEXT)
     assert (again.new_matches, again.already_matched) == (0, 3)
+    assert (again.recorded.added, again.recorded.unchanged) == (0, 3)  # the post store doubles nothing
     with env.workflow.read_session() as session:
         pairs = session.execute(select(SchemeMatch.scheme_id, SchemeMatch.post_id, SchemeMatch.terms_json)).all()
         assert sorted((s, p) for s, p, _ in pairs) == sorted([(gas, "bbs:1"), (gas, "weibo:2"), (leak, "bbs:1")])
         assert {json.loads(t)[0] for s, _, t in pairs if s == leak} == {"泄漏"}
     page = posts_matching_scheme(env.settings.sqlite_path, gas)
     assert page.total == 2 and [hit.post_id for hit in page.hits] == ["bbs:1", "weibo:2"]
-    assert "<mark>燃气</mark>" in page.hits[0].snippet_html
+    assert page.hits[0].snippet_html == "香坊燃气泄漏了"
     only_weibo = posts_matching_scheme(env.settings.sqlite_path, gas, SearchFilters(sources=["weibo"]))
     assert [hit.post_id for hit in only_weibo.hits] == ["weibo:2"]
     with SchemePostIndex(env.settings.sqlite_path) as index:

@@ -42,7 +42,9 @@ def blogs() -> Iterator[tuple[LocalSite, dict[str, Path]]]:
     site.stop()
 
 
-def test_every_real_feed_in_any_encoding_then_not_modified(tmp_path: Path, blogs: tuple[LocalSite, dict[str, Path]]) -> None:
+def test_every_real_feed_in_any_encoding_then_not_modified(
+    tmp_path: Path, blogs: tuple[LocalSite, dict[str, Path]]
+) -> None:
     site, by_path = blogs
     urls = [site.base_url + route for route in sorted(by_path)]
     entry = {"id": "blogs", "kind": "feed", "start_urls": urls}
@@ -63,12 +65,18 @@ def test_every_real_feed_in_any_encoding_then_not_modified(tmp_path: Path, blogs
     big5 = by_title[("sinica.edu.tw.xml", "新年快樂")]  # Atom 0.3, Big5
     assert big5["author"] == "隨機客" and big5["published_at"] == "2005-02-01T19:45:25Z"
     assert big5["thread_title"] == "「隨機部落格」之「線上演算法」"
-    rdf = by_title[("coolloud.org.tw.xml", "1226檔下點交之後 不見棺材")]  # RSS 1.0 (RDF), Big5, a bad byte
+    rdf = by_title[
+        ("coolloud.org.tw.xml", "1226檔下點交之後 不見棺材不走人 進輪自救會長期抗戰")
+    ]  # RSS 1.0 (RDF), Big5, a bad byte
     assert rdf["author"] == "苦勞報導" and rdf["published_at"] == "2005-12-30T15:26:28Z"
     assert rdf["text"].startswith("雖然手中的汽油彈、綁在身上的瓦斯筒")
     gb_rss = by_title[("w3cn.org.xml", "如何以及何时使用sIFR")]  # RSS 2.0, GB2312, a zone-less date
     assert gb_rss["author"] == "阿宏" and gb_rss["published_at"] == "2005-05-28T08:05:36Z"  # 16:05:36 Beijing
-    rfc822 = next(p for (feed, title), p in by_title.items() if feed == "acnnewswire.net.xml" and title.startswith("JCB 与中国银联"))
+    rfc822 = next(
+        p
+        for (feed, title), p in by_title.items()
+        if feed == "acnnewswire.net.xml" and title.startswith("JCB 与中国银联")
+    )
     assert rfc822["published_at"] == "2005-12-27T04:08:54Z"  # "Tue, 27 Dec 2005 13:08:54+0900"
     undated = [p for p in posts if p["thread_id"].endswith("coverer.com.xml")]  # RSS 0.91: the channel's date
     assert undated and {p["published_at"] for p in undated} == {"2005-12-17T12:59:39Z"}

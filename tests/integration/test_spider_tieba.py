@@ -82,8 +82,12 @@ def tieba() -> Iterator[tuple[LocalSite, Bar, dict[str, bytes]]]:
         file_page(folder / "note_detail.html", "text/html; charset=UTF-8", modified=THREAD_SAVED.astimezone(UTC)),
     )
     site.routes[f"/p/{REAL_TID}"].date = THREAD_SAVED  # type: ignore[union-attr]
-    last_page = [TiebaFloor(150730000000 + n, n, f"后来者{n}", THREAD_SAVED - timedelta(hours=1), f"第{n}楼") for n in (43, 44)]
-    site.route(f"/p/{REAL_TID}?pn=2", Page(render_thread_page(REAL_TID, "对于一个父亲来说", last_page, 1), date=THREAD_SAVED))
+    last_page = [
+        TiebaFloor(150730000000 + n, n, f"后来者{n}", THREAD_SAVED - timedelta(hours=1), f"第{n}楼") for n in (43, 44)
+    ]
+    site.route(
+        f"/p/{REAL_TID}?pn=2", Page(render_thread_page(REAL_TID, "对于一个父亲来说", last_page, 1), date=THREAD_SAVED)
+    )
 
     def thread(path: str) -> Page | None:
         tid_text, _, query = path.removeprefix("/p/").partition("?")

@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -53,7 +52,11 @@ def api() -> Iterator[LocalSite]:
 
 
 def test_real_cards_retweet_and_comments_then_nothing_new(tmp_path: Path, api: LocalSite) -> None:
-    entry = {"id": "star", "kind": "weibo", "start_urls": [f"{api.base_url}/api/container/getIndex?containerid={CONTAINER}"]}
+    entry = {
+        "id": "star",
+        "kind": "weibo",
+        "start_urls": [f"{api.base_url}/api/container/getIndex?containerid={CONTAINER}"],
+    }
     first = crawl_entry(tmp_path, entry, "p1")
     assert first.ok, first.errors
     posts = landed(first)
@@ -89,4 +92,3 @@ def test_real_cards_retweet_and_comments_then_nothing_new(tmp_path: Path, api: L
     assert second.ok and second.new_items == 0
     # One card page; comments only for weibos whose comment count grew (none did).
     assert sorted(api.take_paths()) == ["/api/container/getIndex?containerid=" + CONTAINER, "/robots.txt"]
-

@@ -45,8 +45,12 @@ def _elasticsearch(tmp_path: Path) -> Iterator[PostStore]:
         pytest.skip(ES_SKIP_REASON)
     prefix = f"patrol-test-{uuid.uuid4().hex[:8]}"
     store = ElasticPostStore.from_url(
-        url, dead_letter_path=tmp_path / "dead-letter.jsonl", tokenize=str.split, thresholds=THRESHOLDS,
-        prefix=prefix, refresh=True,
+        url,
+        dead_letter_path=tmp_path / "dead-letter.jsonl",
+        tokenize=str.split,
+        thresholds=THRESHOLDS,
+        prefix=prefix,
+        refresh=True,
     )
     yield store
     store.delete_prefix()
@@ -60,8 +64,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PostStore]
 
 
 def _post(
-    native_id: str, text: str, tokens: list[str], published: datetime, *, sentiment: float = 0.0,
-    label: str = "neutral", **fields: object,
+    native_id: str,
+    text: str,
+    tokens: list[str],
+    published: datetime,
+    *,
+    sentiment: float = 0.0,
+    label: str = "neutral",
+    **fields: object,
 ) -> AnalysedPost:
     item = make_analysed(native_id, text, tokens, published_at=published, **fields)  # type: ignore[arg-type]
     item.analysis.sentiment = sentiment
@@ -70,26 +80,50 @@ def _post(
 
 
 HAZARD = _post(
-    "a", "通乡社区燃气泄漏，味道很大", ["通乡社区", "燃气", "泄漏", "味道", "很大"],
+    "a",
+    "通乡社区燃气泄漏，味道很大",
+    ["通乡社区", "燃气", "泄漏", "味道", "很大"],
     datetime(2026, 11, 27, 15, 30, tzinfo=UTC),  # 23:30 on the 27th in Harbin
-    sentiment=-0.6, label="negative", scores={"public_hazard": 0.8}, jurisdiction="xf-tongxiang",
+    sentiment=-0.6,
+    label="negative",
+    scores={"public_hazard": 0.8},
+    jurisdiction="xf-tongxiang",
     source_id="bbs",
 )
 FEE = _post(
-    "b", "燃气费又涨了", ["燃气费", "又", "涨", "了"], datetime(2026, 11, 28, 16, 30, tzinfo=UTC),  # 00:30 on the 29th
-    sentiment=-0.2, source_id="weibo",
+    "b",
+    "燃气费又涨了",
+    ["燃气费", "又", "涨", "了"],
+    datetime(2026, 11, 28, 16, 30, tzinfo=UTC),  # 00:30 on the 29th
+    sentiment=-0.2,
+    source_id="weibo",
 )
 TRAFFIC = _post(
-    "c", "学府路堵车", ["学府路", "堵车"], datetime(2026, 11, 24, 2, tzinfo=UTC),
-    sentiment=0.4, label="positive", jurisdiction="ng-xuefu", source_id="bbs",
+    "c",
+    "学府路堵车",
+    ["学府路", "堵车"],
+    datetime(2026, 11, 24, 2, tzinfo=UTC),
+    sentiment=0.4,
+    label="positive",
+    jurisdiction="ng-xuefu",
+    source_id="bbs",
 )
 KNIVES = _post(
-    "d", "有人在群里卖管制刀具", ["有人", "群里", "卖", "管制刀具"], datetime(2026, 10, 15, 4, tzinfo=UTC),
-    sentiment=-0.8, label="negative", scores={"weapons": 0.7, "fraud": 0.6}, source_id="bbs",
+    "d",
+    "有人在群里卖管制刀具",
+    ["有人", "群里", "卖", "管制刀具"],
+    datetime(2026, 10, 15, 4, tzinfo=UTC),
+    sentiment=-0.8,
+    label="negative",
+    scores={"weapons": 0.7, "fraud": 0.6},
+    source_id="bbs",
 )
 HOSTILE = _post(
-    "e", '<script>alert(1)</script>燃气<img src=x onerror=alert(2)>\u202eevil', ["script", "燃气", "img"],
-    datetime(2026, 11, 28, 1, tzinfo=UTC), source_id="weibo",
+    "e",
+    "<script>alert(1)</script>燃气<img src=x onerror=alert(2)>\u202eevil",
+    ["script", "燃气", "img"],
+    datetime(2026, 11, 28, 1, tzinfo=UTC),
+    source_id="weibo",
 )
 CORPUS = [HAZARD, FEE, TRAFFIC, KNIVES, HOSTILE]
 
@@ -165,6 +199,41 @@ def test_filters(store: PostStore) -> None:
     assert store.count(SearchFilters(sources=["bbs"])) == 3
 
 
+def test_scheme_filter_finds_a_post_under_every_scheme_that_matched_it(store: PostStore) -> None:
+    store.upsert(CORPUS)
+    pairs = [(HAZARD.post.id, "scheme-a"), (HAZARD.post.id, "scheme-b"), (FEE.post.id, "scheme-a")]
+    first = store.record_scheme_matches([*pairs, ("bbs:missing", "scheme-a")])
+    assert (first.added, first.unchanged, first.missing, first.failed) == (3, 0, 1, 0)
+    again = store.record_scheme_matches([*pairs, pairs[0]])
+    assert (again.added, again.unchanged, again.missing, again.failed) == (0, 3, 0, 0)
+    assert _ids(store, "", SearchFilters(schemes=["scheme-a"])) == {"bbs:a", "weibo:b"}
+    assert _ids(store, "", SearchFilters(schemes=["scheme-b"])) == {"bbs:a"}
+    assert _ids(store, "", SearchFilters(schemes=["scheme-a", "scheme-b"])) == {"bbs:a", "weibo:b"}
+    assert _ids(store, "", SearchFilters(schemes=["scheme-none"])) == set()
+    page = store.search("", SearchFilters(schemes=["scheme-a", "scheme-b"]))
+    assert page.total == 2 and store.count(SearchFilters(schemes=["scheme-a"])) == 2  # nothing doubled
+    assert _ids(store, "燃气", SearchFilters(schemes=["scheme-a"])) == {"bbs:a"}
+    assert _ids(store, "", SearchFilters(schemes=["scheme-a"], sources=["weibo"])) == {"weibo:b"}
+    assert store.terms("source_id", SearchFilters(schemes=["scheme-a"])) == [
+        TermBucket(key="bbs", count=1),
+        TermBucket(key="weibo", count=1),
+    ]
+    assert store.sentiment(SearchFilters(schemes=["scheme-b"])).total == 1
+
+    # A changed post is reindexed and keeps the schemes that matched it.
+    changed = _post("a", "燃气泄漏已处理", ["燃气", "泄漏", "处理"], HAZARD.post.published_at, source_id="bbs")
+    assert store.upsert([changed]).updated == 1
+    assert _ids(store, "处理", SearchFilters(schemes=["scheme-b"])) == {"bbs:a"}
+
+
+def test_retention_takes_a_posts_scheme_matches_with_it(store: PostStore) -> None:
+    store.upsert(CORPUS)
+    assert store.record_scheme_matches([(KNIVES.post.id, "scheme-a"), (FEE.post.id, "scheme-a")]).added == 2
+    assert store.delete_older_than(datetime(2026, 11, 1, tzinfo=SHANGHAI)) == 1
+    assert store.upsert([KNIVES]).inserted == 1  # crawled again: a new post, no scheme has matched it
+    assert _ids(store, "", SearchFilters(schemes=["scheme-a"])) == {"weibo:b"}
+
+
 def test_pages_newest_first_without_a_query(store: PostStore) -> None:
     store.upsert(CORPUS)
     first = store.search("", limit=2)
@@ -186,7 +255,8 @@ def test_date_histogram_by_harbin_day_keeps_empty_days(store: PostStore) -> None
     assert [(b.start, b.count) for b in weeks] == [(datetime(2026, 11, 23, tzinfo=SHANGHAI), 4)]
     months = store.histogram("month")
     assert [(b.start, b.count) for b in months] == [
-        (datetime(2026, 10, 1, tzinfo=SHANGHAI), 1), (datetime(2026, 11, 1, tzinfo=SHANGHAI), 4)
+        (datetime(2026, 10, 1, tzinfo=SHANGHAI), 1),
+        (datetime(2026, 11, 1, tzinfo=SHANGHAI), 4),
     ]
     assert store.histogram("day", SearchFilters(sources=["nowhere"])) == []
 
@@ -195,7 +265,9 @@ def test_terms_aggregations(store: PostStore) -> None:
     store.upsert(CORPUS)
     assert store.terms("source_id") == [TermBucket(key="bbs", count=3), TermBucket(key="weibo", count=2)]
     assert [(b.key, b.count) for b in store.terms("flagged_categories")] == [
-        ("fraud", 1), ("public_hazard", 1), ("weapons", 1)
+        ("fraud", 1),
+        ("public_hazard", 1),
+        ("weapons", 1),
     ]
     assert [(b.key, b.count) for b in store.terms("jurisdiction")] == [("ng-xuefu", 1), ("xf-tongxiang", 1)]
     assert store.terms("keywords", limit=1) == [TermBucket(key="燃气", count=2)]

@@ -70,9 +70,7 @@ def test_escalate_assign_and_complete_with_evidence(
     csrf = login(client, "sam")
     board = client.get("/tasks").text
     assert task_id in board and "香坊派出所" in board
-    client.post(
-        f"/tasks/{task_id}/reassign", data={"csrf_token": csrf, "unit": "xf-heping", "reason": "closer"}
-    )
+    client.post(f"/tasks/{task_id}/reassign", data={"csrf_token": csrf, "unit": "xf-heping", "reason": "closer"})
     client.cookies.clear()
     csrf = login(client, "heping")
     assert task_id in client.get("/my-tasks").text
@@ -111,9 +109,7 @@ def test_handover_notes_then_acknowledge_after_the_shift_change(
     client.cookies.clear()
     csrf = login(client, "oleg")
     page = client.get("/handover").text
-    assert (
-        handover_id in page and "watch the 阳台 thread" in page and "Life-safety items still open (2)" in page
-    )
+    assert handover_id in page and "watch the 阳台 thread" in page and "Life-safety items still open (2)" in page
     acknowledged = client.post(f"/handover/{handover_id}/acknowledge", data={"csrf_token": csrf})
     assert f"Handover {handover_id} acknowledged" in acknowledged.text
     assert "acknowledged by oleg" in acknowledged.text
@@ -171,9 +167,7 @@ def test_admin_backtests_a_threshold_before_saving_it(
         preview,
     )
     assert row is not None, preview[:3000]
-    assert (row.group(3), row.group(4), row.group(6)) == ("2", "1", "1"), (
-        "one of the two spam posts drops out"
-    )
+    assert (row.group(3), row.group(4), row.group(6)) == ("2", "1", "1"), "one of the two spam posts drops out"
     assert "注册就送彩金" in preview, "with the example that would no longer be flagged"
     saved = client.post("/admin/thresholds/save", data=form)
     assert "Thresholds saved to" in saved.text and "PATROL_THRESHOLDS_FILE" in saved.text

@@ -98,17 +98,13 @@ def test_one_click_dismiss_claims_and_decides_in_one_step(
 def test_a_refused_action_is_explained_not_applied(client: TestClient, seeded: SeededFolder) -> None:
     csrf = login(client, "olga")
     item_id = seeded.data.item_of["fraud"]
-    response = client.post(
-        f"/items/{item_id}/dismiss", data={"csrf_token": csrf, "reason": "out_of_jurisdiction"}
-    )
+    response = client.post(f"/items/{item_id}/dismiss", data={"csrf_token": csrf, "reason": "out_of_jurisdiction"})
     assert response.status_code == 200
     assert "needs a note" in response.text, "the workflow's reason is shown to the officer"
     assert seeded.data.item_of["fraud"] in item_ids_in_order(client.get("/queue").text)
 
 
-def test_someone_elses_claim_is_respected(
-    client: TestClient, console: ConsoleContext, seeded: SeededFolder
-) -> None:
+def test_someone_elses_claim_is_respected(client: TestClient, console: ConsoleContext, seeded: SeededFolder) -> None:
     item_id = seeded.data.item_of["fraud"]
     csrf = login(client, "olga")
     client.post(f"/items/{item_id}/claim", data={"csrf_token": csrf})
@@ -120,9 +116,7 @@ def test_someone_elses_claim_is_respected(
         assert session.get(ReviewItem, item_id).status == "claimed"  # type: ignore[union-attr]
 
 
-def test_bulk_dismiss_and_duplicate(
-    client: TestClient, console: ConsoleContext, seeded: SeededFolder
-) -> None:
+def test_bulk_dismiss_and_duplicate(client: TestClient, console: ConsoleContext, seeded: SeededFolder) -> None:
     csrf = login(client, "olga")
     ids = seeded.data.item_of
     response = client.post(
@@ -148,9 +142,7 @@ def test_bulk_dismiss_and_duplicate(
 def test_item_page_explains_the_flag_and_shows_context(client: TestClient, seeded: SeededFolder) -> None:
     login(client, "olga")
     gas = client.get(f"/items/{seeded.data.item_of['gas']}").text
-    assert (
-        '<mark class="evidence cat-public_hazard" title="public_hazard.seed: 燃气泄漏">燃气泄漏</mark>' in gas
-    )
+    assert '<mark class="evidence cat-public_hazard" title="public_hazard.seed: 燃气泄漏">燃气泄漏</mark>' in gas
     assert "risk-model:seed-1" in gas and "0.760" in gas, "the model and its score"
     assert "Near-duplicate copies 相似副本 (1)" in gas and "demo-weibo" in gas, "the copy from another source"
     assert 'rel="noopener noreferrer nofollow"' in gas and "http://demo-forum.test/t/gas#1" in gas

@@ -106,9 +106,7 @@ def test_every_form_route_refuses_a_post_without_the_csrf_token(
         assert session.get(ReviewItem, item_id).status == "new"  # type: ignore[union-attr]
 
 
-def test_a_form_from_another_site_is_refused_even_with_the_token(
-    client: TestClient, seeded: SeededFolder
-) -> None:
+def test_a_form_from_another_site_is_refused_even_with_the_token(client: TestClient, seeded: SeededFolder) -> None:
     csrf = login(client, "olga")
     item_id = seeded.data.item_of["fraud"]
     cross = client.post(
@@ -144,14 +142,10 @@ def test_a_form_from_another_site_is_refused_even_with_the_token(
         ("sam", "POST", "/admin/thresholds/save"),
     ],
 )
-def test_roles_are_checked(
-    reader: TestClient, seeded: SeededFolder, username: str, method: str, path: str
-) -> None:
+def test_roles_are_checked(reader: TestClient, seeded: SeededFolder, username: str, method: str, path: str) -> None:
     csrf = login(reader, username)
     url = path.replace("{item}", seeded.data.item_of["fraud"])
-    response = (
-        reader.get(url) if method == "GET" else reader.post(url, data={"csrf_token": csrf, "reason": "x"})
-    )
+    response = reader.get(url) if method == "GET" else reader.post(url, data={"csrf_token": csrf, "reason": "x"})
     assert response.status_code == 403
     assert "Not allowed" in response.text
 
@@ -187,9 +181,7 @@ def test_session_cookies_are_httponly_strict_and_secure_behind_tls(console: Cons
                 follow_redirects=False,
             )
             cookies = [
-                c
-                for c in response.headers.get_list("set-cookie")
-                if c.startswith(("patrol_session=", "patrol_csrf="))
+                c for c in response.headers.get_list("set-cookie") if c.startswith(("patrol_session=", "patrol_csrf="))
             ]
             assert len(cookies) == 2
             for cookie in cookies:
@@ -203,9 +195,7 @@ def test_login_needs_its_form_token_and_is_rate_limited(client: TestClient) -> N
     for _ in range(5):
         page = client.get("/login")
         token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        wrong = client.post(
-            "/login", data={"username": "olga", "password": "not it at all", "login_csrf": token}
-        )
+        wrong = client.post("/login", data={"username": "olga", "password": "not it at all", "login_csrf": token})
         assert wrong.status_code == 401
     page = client.get("/login")
     token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]

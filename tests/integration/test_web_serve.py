@@ -38,9 +38,7 @@ def log_in(client: httpx.Client, username: str, password: str) -> httpx.Response
     page = client.get("/login")
     token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
     assert token is not None
-    return client.post(
-        "/login", data={"username": username, "password": password, "login_csrf": token.group(1)}
-    )
+    return client.post("/login", data={"username": username, "password": password, "login_csrf": token.group(1)})
 
 
 def test_demo_console_has_a_working_login_for_every_role(tmp_path: Path) -> None:
@@ -80,9 +78,7 @@ def test_patrol_serve_runs_the_console_in_the_foreground(tmp_path: Path) -> None
                 break
             except httpx.HTTPError:
                 if child.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        f"patrol serve did not start: {child.stdout.read().decode() if child.stdout else ''}"
-                    )
+                    pytest.fail(f"patrol serve did not start: {child.stdout.read().decode() if child.stdout else ''}")
                 time.sleep(0.2)
         assert health.json() == {"status": "ok"}
         login_page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)

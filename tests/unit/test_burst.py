@@ -66,9 +66,7 @@ def test_a_new_topic_needs_a_minimum_volume() -> None:
 def test_significance_ranks_a_big_rise_above_a_new_small_one() -> None:
     hour_ago = NOW - timedelta(minutes=55)
     small = detect(series(spread(4, hour_ago, NOW)), NOW, HOUR_WINDOW)
-    big = detect(
-        series(spread(120, NOW - timedelta(hours=12), hour_ago) + spread(40, hour_ago, NOW)), NOW, HOUR_WINDOW
-    )
+    big = detect(series(spread(120, NOW - timedelta(hours=12), hour_ago) + spread(40, hour_ago, NOW)), NOW, HOUR_WINDOW)
     assert (small.baseline, small.recent) == (0, 4) and big.recent == 40
     assert small.ratio > big.ratio  # by ratio alone the new topic of 4 posts would come first
     assert small.is_rising() and big.is_rising()
@@ -104,13 +102,9 @@ def test_the_recent_window_is_the_current_bucket_and_the_eleven_before() -> None
     assert window_counts(series([outside]), NOW, HOUR_WINDOW) == (0, 1)
 
 
-@pytest.mark.parametrize(
-    ("observed", "expected"), [(0, 3.0), (1, 0.5), (3, 1.0), (12, 2.5), (40, 10.0), (150, 120.0)]
-)
+@pytest.mark.parametrize(("observed", "expected"), [(0, 3.0), (1, 0.5), (3, 1.0), (12, 2.5), (40, 10.0), (150, 120.0)])
 def test_poisson_tail_matches_scipy(observed: int, expected: float) -> None:
-    assert poisson_tail(observed, expected) == pytest.approx(
-        poisson.sf(observed - 1, expected), rel=1e-9, abs=1e-15
-    )
+    assert poisson_tail(observed, expected) == pytest.approx(poisson.sf(observed - 1, expected), rel=1e-9, abs=1e-15)
 
 
 def test_poisson_tail_edges() -> None:

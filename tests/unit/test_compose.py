@@ -30,7 +30,11 @@ def _compose(*args: str) -> subprocess.CompletedProcess[str]:
         pytest.skip("docker-compose is not installed (Debian package docker-compose)")
     return subprocess.run(
         [binary, "-f", str(COMPOSE), "--env-file", str(ENV_EXAMPLE), *args],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

@@ -112,3 +112,19 @@ def test_byte_order_mark_beats_a_wrong_declaration() -> None:
 )
 def test_charset_names_normalise(name: str, codec: str | None) -> None:
     assert normalise_charset(name) == codec
+
+
+def test_undeclared_big5_is_not_read_as_gb18030() -> None:
+    # Traditional Chinese in Big5 also decodes "cleanly" as GB18030, into nonsense: coherence decides.
+    text = "維基大典者，網路為礎；集天下知、四海言、眾人志，書百科焉。始作者，維基媒體基金會也。" * 3
+    page = decode_page(text.encode("big5"))
+    assert page.encoding == "big5" and page.text == text and not page.charset_mismatch
+    simplified = "哈尔滨市道里区中央大街今晚二十点起封闭施工，请市民绕行。" * 3
+    gb = decode_page(simplified.encode("gb18030"))
+    assert gb.encoding == "gb18030" and gb.text == simplified
+
+
+def test_big5_declaration_reads_cp950_extensions() -> None:
+    text = "<html><head><meta charset=big5></head><body>價格 €5，碁</body></html>"  # € and 碁 are CP950 additions
+    page = decode_page(text.encode("cp950"), b"text/html; charset=big5")
+    assert page.text == text and page.encoding == "big5" and not page.charset_mismatch

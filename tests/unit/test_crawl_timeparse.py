@@ -102,3 +102,34 @@ def test_response_time_prefers_the_server_date_header() -> None:
     assert response_time(b"Sat, 28 Nov 2026 02:00:00 GMT", fetched_at=fetched) == NOW
     assert response_time(None, fetched_at=fetched) == fetched
     assert response_time(b"not a date", fetched_at=fetched) == fetched
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1567584000", datetime(2019, 9, 4, 8, 0, tzinfo=UTC)),  # epoch seconds
+        ("1567584000123", datetime(2019, 9, 4, 8, 0, 0, 123000, tzinfo=UTC)),  # epoch milliseconds
+        ("Tue, 27 Dec 2005 13:08:54 +0900", datetime(2005, 12, 27, 4, 8, 54, tzinfo=UTC)),  # RFC 822
+        ("Tue, 27 Dec 2005 13:08:54+0900", datetime(2005, 12, 27, 4, 8, 54, tzinfo=UTC)),
+        ("Sat, 17 Dec 2005 15:21:36 GMT", datetime(2005, 12, 17, 15, 21, 36, tzinfo=UTC)),
+        ("27 Dec 2005 13:08 -0000", sh(2005, 12, 27, 13, 8)),  # "-0000": zone unknown, so Beijing
+        ("2019-9-5", sh(2019, 9, 5)),
+        ("2019/09/05 10:20", sh(2019, 9, 5, 10, 20)),
+        ("2020-05", sh(2020, 5, 1)),  # Tieba's creation month
+        ("2019-09-05 下午 3:20", sh(2019, 9, 5, 15, 20)),
+        ("下午3:20", sh(2026, 11, 28, 15, 20)),
+        ("晚上 9:05", sh(2026, 11, 28, 21, 5)),
+        ("05/20 7:03 am", sh(2026, 5, 20, 7, 3)),
+        ("12:30 am", sh(2026, 11, 28, 0, 30)),
+        ("2019-09-09T19:32:27", sh(2019, 9, 9, 19, 32, 27)),  # ISO without a zone: Beijing
+    ],
+)
+def test_more_site_time_shapes(text: str, expected: datetime) -> None:
+    assert parse_site_time(text, now=NOW) == expected
+
+
+def test_parse_epoch_takes_numbers() -> None:
+    from crawlers.timeparse import parse_epoch
+
+    assert parse_epoch(1567584000) == datetime(2019, 9, 4, 8, 0, tzinfo=UTC)
+    assert parse_epoch(1567584000123) == parse_epoch("1567584000.123")

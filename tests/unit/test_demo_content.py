@@ -117,13 +117,9 @@ def test_obfuscated_spam_is_present_and_labelled(content: DemoContent) -> None:
 
 def test_complaints_about_services_are_never_risk(content: DemoContent) -> None:
     posts = [(f.text, f.truth) for f in _floors(content)] + [(w.text, w.truth) for w in _weibos(content)]
-    complaints = [
-        (text, t) for text, t in posts if any(m in text for m in ("暖气", "12345", "物业费", "投诉"))
-    ]
+    complaints = [(text, t) for text, t in posts if any(m in text for m in ("暖气", "12345", "物业费", "投诉"))]
     assert len(complaints) >= 5
-    assert all(t.label == NO_RISK for _, t in complaints), [
-        text for text, t in complaints if t.label != NO_RISK
-    ]
+    assert all(t.label == NO_RISK for _, t in complaints), [text for text, t in complaints if t.label != NO_RISK]
 
 
 def test_posts_name_gazetteer_places(content: DemoContent) -> None:
@@ -133,9 +129,7 @@ def test_posts_name_gazetteer_places(content: DemoContent) -> None:
     assert sum(1 for name in names if name in text) >= 15
 
 
-def test_truth_covers_every_post_with_its_native_id(
-    content: DemoContent, truth: dict[str, PostTruth]
-) -> None:
+def test_truth_covers_every_post_with_its_native_id(content: DemoContent, truth: dict[str, PostTruth]) -> None:
     expected = {str(f.pid) for f in _floors(content)}
     for weibo in _weibos(content):
         expected.add(str(weibo.mid))

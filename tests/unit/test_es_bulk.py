@@ -12,17 +12,26 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from patrol.schema import AnalysedPost
-from patrol.store.elastic import BulkSettings, DeadLetterFile, ElasticPostStore, bulk_lines, post_document
+from patrol.store.elastic import (
+    BulkSettings,
+    DeadLetterFile,
+    ElasticPostStore,
+    bulk_lines,
+    mapping_version,
+    post_document,
+)
+from patrol.store.elastic.documents import ADD_SCHEME_SCRIPT
 from patrol.thresholds import Thresholds
 from tests.conftest import make_analysed
 from tests.unit.test_es_fake import FakeElasticsearch
 
+NOVEMBER_INDEX = f"patrol-posts-v{mapping_version()}-2026.11.01"
 FAST_RETRIES = BulkSettings(chunk_docs=10, max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.02)
 
 
@@ -73,7 +82,7 @@ def test_upserts_count_created_updated_and_unchanged(fake_es: FakeElasticsearch,
     assert store.upsert(posts).unchanged == 25
     changed = make_analysed("p3", "帖子 改了", ["帖子", "改了"], minutes=3)
     assert store.upsert([changed]).updated == 1
-    index = fake_es.cluster.indices["patrol-posts-v1-2026.11.01"]
+    index = fake_es.cluster.indices[NOVEMBER_INDEX]
     assert set(index.aliases) == {"patrol-posts", "patrol-posts-write-2026.11"}
     assert index.docs["test-forum:p3"]["analysis"]["tokens"] == ["帖子", "改了"]
 
@@ -82,13 +91,20 @@ def test_failed_items_429s_and_a_dropped_connection_lose_nothing(fake_es: FakeEl
     store = _store(fake_es.url, tmp_path)
     posts = _posts(40)
     fake_es.cluster.bulk_plan = [
-        ("fail_items", {"test-forum:p3": (400, "mapper_parsing_exception"),
-                        "test-forum:p5": (429, "es_rejected_execution_exception")}),
+        (
+            "fail_items",
+            {
+                "test-forum:p3": (400, "mapper_parsing_exception"),
+                "test-forum:p5": (429, "es_rejected_execution_exception"),
+            },
+        ),
         ("ok",),  # p5 again, alone
         ("reject", 429),  # the second chunk, whole
         ("drop", 4),  # the second chunk again: 4 documents applied, then the connection is gone
         ("ok",),  # the second chunk a third time: those 4 are unchanged now, 6 are new
-        ("reject", 429), ("reject", 503), ("reject", 429),  # the third chunk never gets through
+        ("reject", 429),
+        ("reject", 503),
+        ("reject", 429),  # the third chunk never gets through
         ("ok",),  # the fourth chunk
     ]
     result = store.upsert(posts)
@@ -220,3 +236,123 @@ def test_a_dead_letter_backlog_drains_a_slice_per_call(fake_es: FakeElasticsearc
     drained = [store.upsert([]) for _ in range(3)]
     assert [(r.retried, r.inserted, r.failed) for r in drained] == [(2, 2, 0), (2, 2, 0), (1, 1, 0)]
     _assert_accounted(fake_es, store, {p.post.id for p in posts})
+
+
+# -- scheme matches -------------------------------------------------------------------------------
+
+
+def _schemes(fake: FakeElasticsearch) -> dict[str, list[str]]:
+    return {
+        doc_id: doc["scheme_ids"]
+        for doc_id, doc in fake.cluster.indices[NOVEMBER_INDEX].docs.items()
+        if "scheme_ids" in doc
+    }
+
+
+def test_scheme_matches_are_scripted_updates_through_the_months_write_alias(
+    fake_es: FakeElasticsearch, tmp_path: Path
+) -> None:
+    store = _store(fake_es.url, tmp_path)
+    store.upsert(_posts(2))
+    sent_before = len(fake_es.cluster.bulk_actions)
+    result = store.record_scheme_matches([("test-forum:p0", "scheme-a")])
+    assert (result.added, result.unchanged, result.missing, result.failed) == (1, 0, 0, 0)
+    ((action, body),) = fake_es.cluster.bulk_actions[sent_before:]
+    assert action == {
+        "update": {"_index": "patrol-posts-write-2026.11", "_id": "test-forum:p0", "retry_on_conflict": 3}
+    }
+    # No upsert: recording a match never creates a post, and the id goes in as a script parameter.
+    assert body == {"script": {"source": ADD_SCHEME_SCRIPT, "lang": "painless", "params": {"scheme_id": "scheme-a"}}}
+
+
+def test_a_pair_recorded_again_doubles_nothing_and_a_post_keeps_every_scheme(
+    fake_es: FakeElasticsearch, tmp_path: Path
+) -> None:
+    store = _store(fake_es.url, tmp_path)
+    store.upsert(_posts(3))
+    pairs = [("test-forum:p0", "scheme-a"), ("test-forum:p0", "scheme-b"), ("test-forum:p1", "scheme-a")]
+    first = store.record_scheme_matches([*pairs, pairs[0]])  # a pair given twice in one call counts once
+    assert (first.added, first.unchanged, first.missing, first.failed) == (3, 0, 0, 0)
+    again = store.record_scheme_matches(pairs)
+    assert (again.added, again.unchanged) == (0, 3)
+    assert _schemes(fake_es) == {"test-forum:p0": ["scheme-a", "scheme-b"], "test-forum:p1": ["scheme-a"]}
+    assert max(fake_es.cluster.scheme_writes.values()) == 2  # p0: once per scheme, never again
+
+    # A changed post is replaced whole, and keeps its schemes; the same content again is a no-op.
+    changed = make_analysed("p0", "帖子 改了", ["帖子", "改了"], minutes=0)
+    assert store.upsert([changed]).updated == 1
+    assert store.upsert([changed]).unchanged == 1
+    doc = fake_es.cluster.indices[NOVEMBER_INDEX].docs["test-forum:p0"]
+    assert doc["analysis"]["tokens"] == ["帖子", "改了"] and doc["scheme_ids"] == ["scheme-a", "scheme-b"]
+
+
+def test_a_post_the_index_does_not_hold_is_missing_and_nothing_is_created(
+    fake_es: FakeElasticsearch, tmp_path: Path
+) -> None:
+    store = _store(fake_es.url, tmp_path)
+    assert store.record_scheme_matches([("test-forum:p0", "scheme-a")]).missing == 1  # no index at all yet
+    store.upsert(_posts(1))
+    result = store.record_scheme_matches([("test-forum:nowhere", "scheme-a"), ("test-forum:p0", "scheme-a")])
+    assert (result.added, result.missing, result.failed) == (1, 1, 0)
+    assert sorted(fake_es.cluster.all_docs()) == ["test-forum:p0"]
+    assert store.dead_letters.pending() == []  # scheme updates are never dead-lettered
+
+
+def test_scheme_updates_are_retried_when_busy_and_failures_are_counted(
+    fake_es: FakeElasticsearch, tmp_path: Path
+) -> None:
+    store = _store(fake_es.url, tmp_path, BulkSettings(max_attempts=4, initial_backoff_s=0.01, max_backoff_s=0.02))
+    store.upsert(_posts(4))
+    fake_es.cluster.bulk_plan = [
+        ("reject", 429),  # the whole request
+        ("drop", 1),  # one update applied, then the connection is gone
+        (
+            "fail_items",
+            {
+                "test-forum:p2": (429, "es_rejected_execution_exception"),
+                "test-forum:p3": (400, "illegal_argument_exception"),
+            },
+        ),
+        ("ok",),  # p2 again, alone
+    ]
+    pairs = [(f"test-forum:p{i}", "scheme-a") for i in range(4)]
+    result = store.record_scheme_matches(pairs)
+    # p0 was applied before the drop: sent again, it is a no-op, and counted once.
+    assert (result.added, result.unchanged, result.missing, result.failed) == (2, 1, 0, 1)
+    assert result.failures == ["test-forum:p3: scheme scheme-a: 400 illegal_argument_exception: scripted failure"]
+    assert fake_es.cluster.bulk_requests == 4 + 1  # the upsert, then four for the matches
+    assert _schemes(fake_es) == {f"test-forum:p{i}": ["scheme-a"] for i in range(3)}
+    assert max(fake_es.cluster.scheme_writes.values()) == 1
+
+
+def test_an_unreachable_cluster_fails_the_pairs_without_raising(tmp_path: Path) -> None:
+    down = _store(f"http://127.0.0.1:{_closed_port()}", tmp_path)
+    result = down.record_scheme_matches([("test-forum:p0", "scheme-a"), ("test-forum:p1", "scheme-a")])
+    assert (result.added, result.failed) == (0, 2)
+    assert all("unreachable" in failure for failure in result.failures)
+
+
+def test_documents_carry_the_schemes_the_lookup_knows_dead_letters_included(
+    fake_es: FakeElasticsearch, tmp_path: Path
+) -> None:
+    known = {"test-forum:p0": ["scheme-a"], "test-forum:p1": ["scheme-b"]}
+    asked: list[list[str]] = []
+
+    def lookup(post_ids: Sequence[str]) -> dict[str, list[str]]:
+        asked.append(sorted(post_ids))
+        return {post_id: known[post_id] for post_id in post_ids if post_id in known}
+
+    store = _store(fake_es.url, tmp_path, scheme_ids=lookup)
+    p0, p1 = _posts(2)
+    fake_es.cluster.bulk_plan = [("fail_items", {p1.post.id: (400, "mapper_parsing_exception")})]
+    assert store.upsert([p0, p1]).failed == 1
+    assert asked == [[p0.post.id, p1.post.id]]  # one lookup for the whole call
+    assert _schemes(fake_es) == {p0.post.id: ["scheme-a"]}
+    known[p1.post.id] = ["scheme-b", "scheme-c"]  # matched again while it waited
+    assert store.upsert([]).retried == 1
+    assert _schemes(fake_es) == {p0.post.id: ["scheme-a"], p1.post.id: ["scheme-b", "scheme-c"]}
+    # Same content, a scheme the index lacks: the upsert adds it instead of answering no-op.
+    known[p0.post.id] = ["scheme-a", "scheme-d"]
+    assert store.upsert([p0]).updated == 1
+    assert _schemes(fake_es)[p0.post.id] == ["scheme-a", "scheme-d"]
+    assert store.upsert([p0]).unchanged == 1

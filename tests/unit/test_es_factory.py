@@ -44,3 +44,28 @@ def test_with_an_elasticsearch_url_writes_go_to_both_and_failures_are_counted(tm
         assert (again.retried, again.failed) == (1, 0)
         assert sorted(fake.cluster.all_docs()) == ["test-forum:1", "test-forum:2"]
         store.close()
+
+
+def test_scheme_matches_go_to_both_stores_and_a_late_post_brings_its_schemes(tmp_path: Path) -> None:
+    indexed = make_analysed("1", "燃气 泄漏", ["燃气", "泄漏"])
+    late = make_analysed("2", "燃气 味道", ["燃气", "味道"])
+    with FakeElasticsearch() as fake:
+        store = open_post_store(Settings(data_dir=tmp_path, es_url=fake.url), str.split, Thresholds())
+        assert isinstance(store, MirroredPostStore)
+        fake.cluster.bulk_plan = [("fail_items", {late.post.id: (400, "mapper_parsing_exception")})]
+        assert store.upsert([indexed, late]).failed == 1  # SQLite has both; Elasticsearch has one
+        pairs = [(indexed.post.id, "gas"), (late.post.id, "gas"), (late.post.id, "smell"), ("test-forum:9", "gas")]
+        result = store.record_scheme_matches(pairs)
+        assert (result.added, result.missing, result.failed) == (3, 1, 0)  # SQLite's counts
+        assert store.primary.scheme_ids_of([indexed.post.id, late.post.id]) == {
+            indexed.post.id: ["gas"],
+            late.post.id: ["gas", "smell"],
+        }
+        docs = fake.cluster.indices[next(iter(fake.cluster.indices))].docs
+        assert docs[indexed.post.id]["scheme_ids"] == ["gas"]
+        assert store.upsert([]).retried == 1  # the late post, with the schemes SQLite recorded meanwhile
+        assert docs[late.post.id]["scheme_ids"] == ["gas", "smell"]
+        again = store.record_scheme_matches(pairs)
+        assert (again.added, again.unchanged, again.failed) == (0, 3, 0)
+        assert max(fake.cluster.scheme_writes.values()) == 1
+        store.close()

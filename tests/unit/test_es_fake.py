@@ -3,10 +3,12 @@
 No Elasticsearch engine can be installed on the build machines, so the bulk and reindex tests talk to
 this stand-in instead: a stdlib `http.server` on 127.0.0.1 and an ephemeral port, speaking the slice
 of the REST API the store's writes use (info with the product header, index templates, ILM policies,
-indices, aliases, `_bulk`, `_count`, `_refresh`), over the real `elasticsearch` client and its HTTP
-stack. Its bulk answers can be scripted per request: failed items, a 429 for the whole request, a
-connection dropped after some items were applied. Documents are checked against the installed
-template's strict mapping, as the real cluster does. Search, highlighting and aggregations are not
+indices, aliases, `_bulk`, `_count`, `_refresh`, and `_search` by ids, which finds a post's index),
+over the real `elasticsearch` client and its HTTP stack. Its bulk answers can be scripted per request:
+failed items, a 429 for the whole request, a connection dropped after some items were applied.
+Documents are checked against the installed template's strict mapping, as the real cluster does. The
+store's two painless scripts are run by Python equivalents below, and any other script is refused, so
+a script changed without its equivalent fails here. Search, highlighting and aggregations are not
 faked: the contract suite runs those against a real cluster when PATROL_ES_URL is set.
 """
 
@@ -24,6 +26,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from elasticsearch import Elasticsearch
+
+from patrol.store.elastic.documents import ADD_SCHEME_SCRIPT, UPSERT_SCRIPT
 
 _TYPES_FOR_VALUE: dict[type, set[str]] = {
     str: {"keyword", "text", "date"},
@@ -79,8 +83,12 @@ class FakeCluster:
     bulk_plan: list[tuple[Any, ...]] = field(default_factory=list)
     bulk_requests: int = 0
     bulk_bodies: list[int] = field(default_factory=list, metadata={"doc": "bytes of each bulk request"})
+    #: every bulk action received, (action line, body line), in order
+    bulk_actions: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     #: how often each post id was written with new content (created or updated): doubles show here
     writes: Counter[str] = field(default_factory=Counter)
+    #: how often a scheme id was added to each post id (an id added twice would show here)
+    scheme_writes: Counter[str] = field(default_factory=Counter)
     alias_updates: list[list[dict[str, Any]]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -127,20 +135,77 @@ class FakeCluster:
             error = {"type": "index_not_found_exception", "reason": f"no such index [{meta['_index']}]"}
             return {action: answer | {"status": 404, "error": error}}
         index = self.indices[target]
-        doc = body["script"]["params"]["doc"] if action == "update" else body
+        existing = index.docs.get(doc_id)
+        if action == "update":
+            source = body["script"]["source"]
+            if source == ADD_SCHEME_SCRIPT:
+                return self._add_scheme(index, target, answer, existing, body["script"]["params"]["scheme_id"])
+            if source != UPSERT_SCRIPT:
+                return {action: answer | {"status": 400, "error": {"type": "unsupported_by_fake", "reason": source}}}
+            doc = body["script"]["params"]["doc"]
+        else:
+            doc = body
         problems = mapping_violations(doc, index.properties)
         if problems:
             error = {"type": "strict_dynamic_mapping_exception", "reason": "; ".join(problems)}
             return {action: answer | {"status": 400, "error": error}}
-        existing = index.docs.get(doc_id)
         if action == "create" and existing is not None:
             return {action: answer | {"status": 409, "error": {"type": "version_conflict_engine_exception"}}}
-        if existing is not None and existing.get("content_hash") == doc["content_hash"]:
-            return {action: answer | {"status": 200, "result": "noop", "_index": target}}
+        if existing is not None:
+            # UPSERT_SCRIPT: the schemes already recorded are kept, and a no-op needs the same content
+            # and no scheme the stored document lacks.
+            kept, given = existing.get("scheme_ids"), doc.get("scheme_ids")
+            if existing.get("content_hash") == doc["content_hash"] and (
+                given is None or (kept is not None and set(given) <= set(kept))
+            ):
+                return {action: answer | {"status": 200, "result": "noop", "_index": target}}
+            ids = sorted(set(kept or []) | set(given or []))
+            doc = {**doc, "scheme_ids": ids} if ids else doc
         index.docs[doc_id] = doc
         self.writes[doc_id] += 1
-        return {action: answer | {"status": 201 if existing is None else 200, "_index": target,
-                                  "result": "created" if existing is None else "updated"}}
+        return {
+            action: answer
+            | {
+                "status": 201 if existing is None else 200,
+                "_index": target,
+                "result": "created" if existing is None else "updated",
+            }
+        }
+
+    def _add_scheme(
+        self, index: FakeIndex, target: str, answer: dict[str, Any], existing: dict[str, Any] | None, scheme_id: str
+    ) -> dict:
+        """ADD_SCHEME_SCRIPT, without an upsert: a missing document is an error, as in Elasticsearch."""
+        if existing is None:
+            error = {"type": "document_missing_exception", "reason": f"[{answer['_id']}]: document missing"}
+            return {"update": answer | {"status": 404, "error": error}}
+        kept = existing.get("scheme_ids") or []
+        if scheme_id in kept:
+            return {"update": answer | {"status": 200, "result": "noop", "_index": target}}
+        updated = {**existing, "scheme_ids": [*kept, scheme_id]}
+        problems = mapping_violations(updated, index.properties)
+        if problems:
+            error = {"type": "strict_dynamic_mapping_exception", "reason": "; ".join(problems)}
+            return {"update": answer | {"status": 400, "error": error}}
+        index.docs[answer["_id"]] = updated
+        self.scheme_writes[answer["_id"]] += 1
+        return {"update": answer | {"status": 200, "result": "updated", "_index": target}}
+
+    def search_ids(self, expression: str, body: dict[str, Any]) -> dict[str, Any]:
+        """`_search` with an `ids` query (collapsed on `id`): where each post is, nothing else."""
+        query = body.get("query", {})
+        if set(query) != {"ids"}:
+            raise ValueError(f"the fake searches by ids only, not {query}")
+        wanted = set(query["ids"]["values"])
+        hits: list[dict[str, Any]] = []
+        for name in self.resolve(expression):
+            hits.extend({"_index": name, "_id": doc_id} for doc_id in self.indices[name].docs if doc_id in wanted)
+        if "collapse" in body:
+            first: dict[str, dict[str, Any]] = {}
+            for hit in hits:
+                first.setdefault(hit["_id"], hit)
+            hits = list(first.values())
+        return {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits[: body.get("size", 10)]}}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -175,8 +240,15 @@ class _Handler(BaseHTTPRequestHandler):
         with c.lock:
             method = self.command
             if not parts:
-                self._reply(200, {"name": "fake", "cluster_name": "fake", "version": {"number": "9.5.1"},
-                                  "tagline": "You Know, for Search"})
+                self._reply(
+                    200,
+                    {
+                        "name": "fake",
+                        "cluster_name": "fake",
+                        "version": {"number": "9.5.1"},
+                        "tagline": "You Know, for Search",
+                    },
+                )
             elif parts[0] == "_bulk":
                 self._bulk(raw)
             elif parts[0] in ("_ilm", "_index_template"):
@@ -199,6 +271,11 @@ class _Handler(BaseHTTPRequestHandler):
             elif len(parts) == 2 and parts[1] == "_count":
                 names = c.resolve(parts[0])
                 self._reply(200, {"count": sum(len(c.indices[n].docs) for n in names)})
+            elif len(parts) == 2 and parts[1] == "_search":
+                try:
+                    self._reply(200, c.search_ids(parts[0], json.loads(raw) if raw else {}))
+                except ValueError as exc:
+                    self._error(400, "unsupported_by_fake", str(exc))
             elif len(parts) == 2 and parts[1] == "_refresh":
                 self._reply(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
             elif len(parts) == 1 and method == "HEAD":
@@ -220,12 +297,10 @@ class _Handler(BaseHTTPRequestHandler):
         c = self.cluster
         c.alias_updates.append(actions)
         for action in actions:
-            (verb, spec), = action.items()
+            ((verb, spec),) = action.items()
             for name in c.resolve(spec["index"]) if "*" in spec["index"] else [spec["index"]]:
                 if verb == "add":
-                    c.indices[name].aliases[spec["alias"]] = {
-                        k: v for k, v in spec.items() if k == "is_write_index"
-                    }
+                    c.indices[name].aliases[spec["alias"]] = {k: v for k, v in spec.items() if k == "is_write_index"}
                 elif verb == "remove":
                     c.indices[name].aliases.pop(spec["alias"], None)
         self._reply(200, {"acknowledged": True})
@@ -244,7 +319,8 @@ class _Handler(BaseHTTPRequestHandler):
         fail = step[1] if step[0] == "fail_items" else {}
         items = []
         for action_line, body in pairs[:limit]:
-            (action, meta), = action_line.items()
+            c.bulk_actions.append((action_line, body))
+            ((action, meta),) = action_line.items()
             items.append(c.bulk_item(action, meta, body, fail))
         if step[0] == "drop":
             # Some documents were applied, then the connection goes away without an answer.

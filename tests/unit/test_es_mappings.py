@@ -1,7 +1,8 @@
 """The mapping files and the indexer agree: every field the indexer writes is mapped, with the right type.
 
 The document under test comes from the indexer's own `post_document()` on a post that fills every
-optional field, so a field added to the schema or the indexer without a mapping fails here. The
+optional field and that schemes matched, so a field added to the schema or the indexer without a
+mapping fails here. The
 "client accepts" checks send the files through the real `elasticsearch` client to the fake upstream
 in `test_es_fake.py` (no Elasticsearch engine can run on the build machines).
 """
@@ -29,26 +30,53 @@ PROPERTIES: dict[str, Any] = load_posts_template(VERSION)["template"]["mappings"
 
 def _everything_post() -> AnalysedPost:
     post = Post(
-        id="bbs:1001", source_id="bbs", native_id="1001", kind="forum_post", url="https://bbs.example/t/9#1",
-        thread_id="9", thread_title="香坊 燃气 泄漏", floor=1, author="某网友", title="燃气味很大",
-        text="通乡社区燃气泄漏，味道很大", quote="楼上说的是", published_at=datetime(2026, 11, 27, 5, tzinfo=UTC),
-        fetched_at=datetime(2026, 11, 27, 6, tzinfo=UTC), repost_of="bbs:1000", reply_count=3,
+        id="bbs:1001",
+        source_id="bbs",
+        native_id="1001",
+        kind="forum_post",
+        url="https://bbs.example/t/9#1",
+        thread_id="9",
+        thread_title="香坊 燃气 泄漏",
+        floor=1,
+        author="某网友",
+        title="燃气味很大",
+        text="通乡社区燃气泄漏，味道很大",
+        quote="楼上说的是",
+        published_at=datetime(2026, 11, 27, 5, tzinfo=UTC),
+        fetched_at=datetime(2026, 11, 27, 6, tzinfo=UTC),
+        repost_of="bbs:1000",
+        reply_count=3,
         jurisdiction_hint="xf-tongxiang",
     )
     analysis = Analysis(
-        post_id=post.id, normalized_text="通乡社区燃气泄漏,味道很大", tokens=["通乡社区", "燃气", "泄漏"],
-        keywords=["燃气", "泄漏"], risk_scores={c: 0.1 + i / 10 for i, c in enumerate(RISK_CATEGORIES)},
-        evidence=[Evidence(category="public_hazard", signal="lexicon", rule="hazard.gas", term="燃气泄漏",
-                           start=4, end=8, weight=0.8)],
+        post_id=post.id,
+        normalized_text="通乡社区燃气泄漏,味道很大",
+        tokens=["通乡社区", "燃气", "泄漏"],
+        keywords=["燃气", "泄漏"],
+        risk_scores={c: 0.1 + i / 10 for i, c in enumerate(RISK_CATEGORIES)},
+        evidence=[
+            Evidence(
+                category="public_hazard",
+                signal="lexicon",
+                rule="hazard.gas",
+                term="燃气泄漏",
+                start=4,
+                end=8,
+                weight=0.8,
+            )
+        ],
         contexts=["past_news"],
         places=[PlaceTag(name="通乡社区", level="community", unit="xf-tongxiang", start=0, end=4)],
-        jurisdiction="xf-tongxiang", sentiment=-0.6, sentiment_label="negative", simhash=-(2**63),
+        jurisdiction="xf-tongxiang",
+        sentiment=-0.6,
+        sentiment_label="negative",
+        simhash=-(2**63),
         scorer="lexicon:v1",
     )
     return AnalysedPost(post=post, analysis=analysis)
 
 
-DOC = post_document(_everything_post(), str.split, Thresholds(default=0.5))
+DOC = post_document(_everything_post(), str.split, Thresholds(default=0.5), ["scheme-b", "scheme-a", "scheme-b"])
 
 
 def _leaves(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -110,8 +138,18 @@ def test_every_field_the_indexer_writes_is_mapped_with_the_right_type() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["id", "source_id", "kind", "top_category", "flagged_categories", "analysis.jurisdiction",
-             "analysis.keywords", "analysis.sentiment_label"]
+    "path",
+    [
+        "id",
+        "source_id",
+        "kind",
+        "top_category",
+        "flagged_categories",
+        "analysis.jurisdiction",
+        "analysis.keywords",
+        "analysis.sentiment_label",
+        "scheme_ids",
+    ],
 )
 def test_ids_sources_categories_and_jurisdictions_are_keywords(path: str) -> None:
     assert _mapped(PROPERTIES)[path]["type"] == "keyword"
@@ -128,6 +166,24 @@ def test_segmented_text_goes_through_a_whitespace_analyzer_and_raw_text_is_displ
         assert mapped[path] == {"type": "text", "index": False}
     assert mapped["author"]["index"] is False and mapped["author"]["doc_values"] is False  # no profiling
     assert DOC["analysis"]["tokens"] == ["通乡社区", "燃气", "泄漏"]
+
+
+def test_scheme_ids_are_written_sorted_once_and_only_when_a_scheme_matched() -> None:
+    assert DOC["scheme_ids"] == ["scheme-a", "scheme-b"]
+    assert "scheme_ids" not in post_document(_everything_post(), str.split, Thresholds())
+
+
+def test_every_shipped_version_differs_from_the_one_before_by_added_fields_only() -> None:
+    """A new version adds fields and an alias swap (`patrol reindex`) moves to it; until then writes
+    land in the older indices, which take any document that does not use the new fields."""
+    for version in range(2, VERSION + 1):
+        older = _mapped(load_posts_template(version - 1)["template"]["mappings"]["properties"])
+        newer = _mapped(load_posts_template(version)["template"]["mappings"]["properties"])
+        assert {path: newer[path] for path in older} == older, f"v{version} changes a field of v{version - 1}"
+    without_schemes = post_document(_everything_post(), str.split, Thresholds(default=0.5))
+    v1 = load_posts_template(1)["template"]["mappings"]["properties"]
+    assert mapping_violations(without_schemes, v1) == []
+    assert mapping_violations(DOC, v1) == ["scheme_ids: not mapped (dynamic: strict)"]
 
 
 def test_simhash_and_every_risk_category_fit_their_fields() -> None:
@@ -147,7 +203,7 @@ def test_index_names_match_the_template_and_give_ilm_the_month() -> None:
     settings = request["template"]["settings"]["index"]["lifecycle"]
     assert settings == {"name": names.policy, "parse_origination_date": True}
     test_names = IndexNames("patrol-test")
-    assert template_request(test_names, VERSION)["index_patterns"] == ["patrol-test-posts-v1-*"]
+    assert template_request(test_names, VERSION)["index_patterns"] == [f"patrol-test-posts-v{VERSION}-*"]
 
 
 def test_the_client_accepts_the_files_and_the_store_installs_them(tmp_path: Path) -> None:
@@ -156,7 +212,7 @@ def test_the_client_accepts_the_files_and_the_store_installs_them(tmp_path: Path
         client.ilm.put_lifecycle(name="p", policy=load_retention_policy()["policy"])
         client.indices.put_index_template(**template_request(IndexNames(), VERSION))
         client.close()
-        sent = fake.cluster.templates["patrol-posts-v1"]
+        sent = fake.cluster.templates[f"patrol-posts-v{VERSION}"]
         assert sent["template"]["mappings"] == load_posts_template(VERSION)["template"]["mappings"]
         assert sent["_meta"]["mapping_version"] == VERSION
         assert fake.cluster.policies["p"]["policy"]["phases"]["delete"]["actions"] == {"delete": {}}
@@ -164,10 +220,10 @@ def test_the_client_accepts_the_files_and_the_store_installs_them(tmp_path: Path
         store = ElasticPostStore.from_url(fake.url, dead_letter_path=tmp_path / "dl.jsonl", prefix="other")
         assert store.upsert([_everything_post()]).inserted == 1
         assert set(fake.cluster.policies) == {"p", "other-posts-retention"}
-        stored = fake.cluster.indices["other-posts-v1-2026.11.01"].docs["bbs:1001"]
+        stored = fake.cluster.indices[f"other-posts-v{VERSION}-2026.11.01"].docs["bbs:1001"]
         assert stored == post_document(_everything_post(), str.split, Thresholds())
 
-        assert store.delete_prefix() == ["other-posts-v1-2026.11.01"]
+        assert store.delete_prefix() == [f"other-posts-v{VERSION}-2026.11.01"]
         assert set(fake.cluster.indices) == set() and set(fake.cluster.policies) == {"p"}
-        assert set(fake.cluster.templates) == {"patrol-posts-v1"}
+        assert set(fake.cluster.templates) == {f"patrol-posts-v{VERSION}"}
         store.close()

@@ -22,8 +22,15 @@ def test_reposts_make_one_item_listing_every_copy(tmp_path: Path) -> None:
     db = _db(tmp_path)
     copies = [
         make_analysed("1", "出售仿真枪", ["出售", "仿真枪"], scores={"weapons": 0.9}, simhash=ORIGINAL),
-        make_analysed("w1", "转：出售仿真枪", ["转", "出售", "仿真枪"], scores={"weapons": 0.8},
-                      simhash=ORIGINAL ^ 0b101, source_id="weibo", minutes=30),
+        make_analysed(
+            "w1",
+            "转：出售仿真枪",
+            ["转", "出售", "仿真枪"],
+            scores={"weapons": 0.8},
+            simhash=ORIGINAL ^ 0b101,
+            source_id="weibo",
+            minutes=30,
+        ),
         make_analysed("2", "出售冰毒", ["出售", "冰毒"], scores={"drugs": 0.9}, simhash=~ORIGINAL),
     ]
     with db.session() as session:

@@ -59,9 +59,7 @@ def test_eval_json_has_the_documented_keys(model_dir: Path, tmp_path: Path) -> N
             ("路灯坏了一个月没人修", "none"),
         ],
     )
-    result = runner.invoke(
-        app, ["eval", "--task", "risk", "--data", str(data), "--model", str(model_dir), "--json"]
-    )
+    result = runner.invoke(app, ["eval", "--task", "risk", "--data", str(data), "--model", str(model_dir), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert {"accuracy", "macro_f1", "per_label", "false_positive_rate"} <= set(payload)

@@ -56,9 +56,7 @@ def test_a_bad_label_names_file_and_line(tmp_path: Path) -> None:
 @pytest.mark.shared_data
 def test_public_sets_load_and_hold_out_dev_rows() -> None:
     if not (SHARED / "text").is_dir():
-        pytest.skip(
-            "../shared/data absent: the public labelled sets are not redistributed with the repository"
-        )
+        pytest.skip("../shared/data absent: the public labelled sets are not redistributed with the repository")
     cold_dev = load_cold(SHARED, "dev")
     assert len(cold_dev) > 6000
     assert {e.gold_label for e in cold_dev} == {"cyber_violence", NONE_LABEL}

@@ -30,9 +30,7 @@ TEXTS = [
 def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("risk")
-    return train_risk_model(
-        None, out, max_steps=12, batch_size=16, threads=1, architecture=TINY, max_length=64
-    )
+    return train_risk_model(None, out, max_steps=12, batch_size=16, threads=1, architecture=TINY, max_length=64)
 
 
 def test_saved_folder_holds_model_tokenizer_and_card(trained: TrainResult) -> None:

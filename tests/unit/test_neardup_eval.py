@@ -48,9 +48,7 @@ def test_each_edit_changes_the_text_the_way_its_name_says(editor: Editor) -> Non
 
 
 @pytest.mark.parametrize("kind", EDIT_KINDS)
-def test_the_stored_fingerprint_groups_most_edits_of_a_post_and_keeps_all_close(
-    editor: Editor, kind: str
-) -> None:
+def test_the_stored_fingerprint_groups_most_edits_of_a_post_and_keeps_all_close(editor: Editor, kind: str) -> None:
     rng = random.Random(3)
     distances = []
     for text in POSTS:
@@ -86,6 +84,4 @@ def test_on_real_posts_the_fingerprint_finds_copies_and_beats_simhash(shared_dat
     assert stored["recall"] >= old["recall"] + 0.1
     assert stored["grouping"]["pair_recall"] >= old["grouping"]["pair_recall"] + 0.1
     by_edit = stored["recall_by_edit"]
-    assert (
-        by_edit["punctuation"] == 1.0 and by_edit["traditional"] >= 0.98 and by_edit["repost_prefix"] >= 0.98
-    )
+    assert by_edit["punctuation"] == 1.0 and by_edit["traditional"] >= 0.98 and by_edit["repost_prefix"] >= 0.98

@@ -58,9 +58,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     examples = [SentimentExample(t, True, "test") for t in POSITIVE] + [
         SentimentExample(t, False, "test") for t in NEGATIVE
     ]
-    fit_sentiment_model(
-        examples * 4, examples, sentiment_model_dir(load_settings(data_dir=root)), backend="ngram"
-    )
+    fit_sentiment_model(examples * 4, examples, sentiment_model_dir(load_settings(data_dir=root)), backend="ngram")
     return root
 
 
@@ -87,9 +85,7 @@ def test_an_installed_model_scores_every_post_in_one_call(base: NlpPipeline, dat
     assert model is not None and isinstance(model, SentimentModel)
     counting = CountingScorer(model)
     pipeline = with_sentiment(base, counting)
-    posts = [
-        make_post(str(i), text) for i, text in enumerate(["很好吃，下次还点", "太难吃了，再也不买", "嗯"])
-    ]
+    posts = [make_post(str(i), text) for i, text in enumerate(["很好吃，下次还点", "太难吃了，再也不买", "嗯"])]
     analyses = pipeline.analyse(posts)
     assert counting.calls == [3]
     expected = model.score([p.text for p in posts])

@@ -34,13 +34,9 @@ EVIL = '=cmd|" /C calc"!A0<img src=x onerror=alert(1)>'
 
 
 def report() -> WeeklyReport:
-    link = Link(
-        label=EVIL, url="javascript:alert(1)", source_id="forum-a", when="2026-11-16 10:00", author="作者-1"
-    )
+    link = Link(label=EVIL, url="javascript:alert(1)", source_id="forum-a", when="2026-11-16 10:00", author="作者-1")
     safe = Link(label="正常帖子", url="https://forum.test/t/1", source_id="forum-a")
-    frame = pd.DataFrame(
-        {"topic": [EVIL, "供暖"], "posts": [np.int64(3), np.int64(10)], "share": [0.25, None]}
-    )
+    frame = pd.DataFrame({"topic": [EVIL, "供暖"], "posts": [np.int64(3), np.int64(10)], "share": [0.25, None]})
     section = Section(
         key="topics",
         title="话题 Topics",

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from patrol.store.base import SearchFilters
-from patrol.store.sqlite import SqlitePostStore
+from patrol.store.sqlite import SqlitePostStore, scheme_ids_reader
 from patrol.thresholds import Thresholds
 from tests.conftest import make_analysed
 
@@ -39,8 +40,13 @@ def test_search_ranks_highlights_and_filters(tmp_path: Path) -> None:
     store = _store(tmp_path)
     store.upsert(
         [
-            make_analysed("1", "通乡社区燃气泄漏，味道很大", ["通乡社区", "燃气", "泄漏", "味道", "很大"],
-                          scores={"public_hazard": 0.8}, jurisdiction="xf-xiangfang"),
+            make_analysed(
+                "1",
+                "通乡社区燃气泄漏，味道很大",
+                ["通乡社区", "燃气", "泄漏", "味道", "很大"],
+                scores={"public_hazard": 0.8},
+                jurisdiction="xf-xiangfang",
+            ),
             make_analysed("2", "燃气费又涨了", ["燃气费", "又", "涨", "了"], source_id="other"),
             make_analysed("3", "学府路堵车", ["学府路", "堵车"]),
         ]
@@ -67,7 +73,7 @@ def test_query_syntax_in_user_text_is_not_fts_syntax(tmp_path: Path) -> None:
 
 def test_snippets_escape_hostile_text(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    hostile = '<script>alert(1)</script>燃气<img src=x onerror=alert(2)>\u202eevil'
+    hostile = "<script>alert(1)</script>燃气<img src=x onerror=alert(2)>\u202eevil"
     store.upsert([make_analysed("1", hostile, ["script", "燃气", "img"])])
     snippet = store.search("燃气").hits[0].snippet_html
     assert "<script>" not in snippet and "<img" not in snippet
@@ -92,3 +98,51 @@ def test_top_keywords(tmp_path: Path) -> None:
     store.upsert([make_analysed(str(i), "燃气 泄漏", ["燃气", "泄漏"]) for i in range(3)])
     store.upsert([make_analysed("9", "堵车", ["堵车"])])
     assert store.top_keywords(1) == [("燃气", 3)]
+
+
+def test_scheme_matches_are_recorded_once_for_stored_posts_only(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.upsert([make_analysed(str(i), "燃气 泄漏", ["燃气", "泄漏"]) for i in range(3)])
+    pairs = [("test-forum:1", "gas"), ("test-forum:1", "leak"), ("test-forum:2", "gas")]
+    first = store.record_scheme_matches([*pairs, ("test-forum:9", "gas"), pairs[0]])
+    assert (first.added, first.unchanged, first.missing, first.failed) == (3, 0, 1, 0)
+    assert store.record_scheme_matches(pairs).unchanged == 3
+    rows = store._conn.execute("SELECT count(*) FROM post_scheme_matches").fetchone()[0]
+    assert rows == 3  # the unknown post got no row
+    assert store.scheme_ids_of(["test-forum:1", "test-forum:2", "test-forum:0"]) == {
+        "test-forum:1": ["gas", "leak"],
+        "test-forum:2": ["gas"],
+    }
+    assert store.search("", SearchFilters(schemes=["leak"])).total == 1
+    assert store.delete_posts(["test-forum:1"]) == 1
+    assert store.scheme_ids_of(["test-forum:1"]) == {}  # deleting a post deletes its matches
+    assert store.search("", SearchFilters(schemes=["gas"])).total == 1
+
+
+def test_a_file_from_before_the_store_owned_the_table_still_records(tmp_path: Path) -> None:
+    path = tmp_path / "patrol.db"
+    with sqlite3.connect(path) as conn:  # the table as the scheme index created it, with match terms
+        conn.executescript(
+            "CREATE TABLE post_scheme_matches (scheme_id TEXT NOT NULL, post_id TEXT NOT NULL,"
+            " matched_at TEXT NOT NULL, terms TEXT NOT NULL DEFAULT '', PRIMARY KEY (scheme_id, post_id))"
+            " WITHOUT ROWID;"
+        )
+    conn.close()
+    store = SqlitePostStore(path)
+    store.upsert([make_analysed("1", "燃气", ["燃气"])])
+    assert store.record_scheme_matches([("test-forum:1", "gas")]).added == 1
+    assert [h.post_id for h in store.search("", SearchFilters(schemes=["gas"])).hits] == ["test-forum:1"]
+    store.close()
+
+
+def test_the_read_only_lookup_needs_neither_the_file_nor_the_table(tmp_path: Path) -> None:
+    missing = tmp_path / "none.db"
+    assert scheme_ids_reader(missing)(["test-forum:1"]) == {}
+    assert not missing.exists()  # read-only: nothing created
+    bare = tmp_path / "bare.db"
+    sqlite3.connect(bare).close()
+    assert scheme_ids_reader(bare)(["test-forum:1"]) == {}
+    store = _store(tmp_path)
+    store.upsert([make_analysed("1", "燃气", ["燃气"])])
+    store.record_scheme_matches([("test-forum:1", "gas")])
+    assert scheme_ids_reader(store.path)(["test-forum:1", "test-forum:2"]) == {"test-forum:1": ["gas"]}

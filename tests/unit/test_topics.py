@@ -131,9 +131,7 @@ def test_a_burst_of_one_topic_is_rising_and_steady_ones_are_not(pipeline: NlpPip
     model = TopicModel(clock=lambda: NOW)
     model.assign(bus + gas)
     rising = rising_topics(model)
-    by_window = {
-        w: sorted(r.topic.label.split("·")[0] for r in rising if r.window == w) for w in ("hour", "day")
-    }
+    by_window = {w: sorted(r.topic.label.split("·")[0] for r in rising if r.window == w) for w in ("hour", "day")}
     assert by_window == {"hour": ["燃气泄漏"], "day": ["学府路", "燃气泄漏"]}  # both are new today
     hour = next(r for r in rising if r.window == "hour")
     assert (hour.recent, hour.baseline) == (12, 0) and hour.ratio == 13

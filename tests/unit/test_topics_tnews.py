@@ -43,9 +43,7 @@ def test_topics_of_real_headlines_are_mostly_one_category(shared_data: Path) -> 
         if line.strip()
     ]
     pipeline = NlpPipeline.from_settings(Settings())
-    analyses = pipeline.analyse(
-        [make_post(str(i), row["sentence"], source_id="tnews") for i, row in enumerate(rows)]
-    )
+    analyses = pipeline.analyse([make_post(str(i), row["sentence"], source_id="tnews") for i, row in enumerate(rows)])
     labels = [row["label_desc"] for row in rows]
 
     model = TopicModel(clock=lambda: NOW)

@@ -21,9 +21,7 @@ NOW = datetime(2026, 11, 27, 13, 5, tzinfo=UTC)
 
 
 def test_rate_limit_per_account_and_per_address() -> None:
-    limiter = LoginRateLimiter(
-        max_failures_per_address=4, max_failures_per_account=3, window=timedelta(minutes=5)
-    )
+    limiter = LoginRateLimiter(max_failures_per_address=4, max_failures_per_account=3, window=timedelta(minutes=5))
     for _ in range(3):
         assert limiter.retry_after("10.0.0.1", "olga", now=NOW) == 0
         limiter.failed("10.0.0.1", "olga", now=NOW)
@@ -53,11 +51,7 @@ def test_times_and_timers() -> None:
 
 
 def test_charts_are_plain_svg_with_escaped_labels() -> None:
-    svg = str(
-        line_chart(
-            ["11-26", "11-27"], [Series("<script>x</script>", [3, 5]), Series("b", [0, 1])], title='t"'
-        )
-    )
+    svg = str(line_chart(["11-26", "11-27"], [Series("<script>x</script>", [3, 5]), Series("b", [0, 1])], title='t"'))
     assert svg.startswith("<svg") and svg.count("<polyline") == 2 and "<script>" not in svg
     assert "&lt;script&gt;x&lt;/script&gt; (8)" in svg and "style=" not in svg
     bars = str(bar_chart([("燃气", 4), ("<b>", 2)], title="hot"))
@@ -78,9 +72,7 @@ def test_a_rule_change_is_applied_to_a_copy_and_validated() -> None:
     lexicon = load_yaml_model(NLP_RESOURCES_DIR / "lexicon.yaml", LexiconFile)
     rule = lexicon.rules[0]
     group = rule.groups[0]
-    change = parse_rule_change(
-        {"rule_id": rule.id, "weight": "0.2", "group": group, "add_terms": "新词甲，新词乙"}
-    )
+    change = parse_rule_change({"rule_id": rule.id, "weight": "0.2", "group": group, "add_terms": "新词甲，新词乙"})
     assert change == RuleChange(rule.id, 0.2, group, ("新词甲", "新词乙"), ())
     changed = changed_lexicon(lexicon, change)
     assert next(r for r in changed.rules if r.id == rule.id).weight == 0.2

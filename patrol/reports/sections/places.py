@@ -29,13 +29,9 @@ def places_section(inputs: ReportInputs) -> Section:
         }
     )
     frame["change"] = frame["this_week"] - frame["previous_week"]
-    frame["change_pct"] = [
-        change_pct(a, b) for a, b in zip(frame["this_week"], frame["previous_week"], strict=True)
-    ]
+    frame["change_pct"] = [change_pct(a, b) for a, b in zip(frame["this_week"], frame["previous_week"], strict=True)]
     frame = frame.sort_values(["this_week", "unit"], ascending=[False, True]).reset_index(drop=True)
-    frame = frame[
-        ["unit", "unit_name", "this_week", "previous_week", "change", "change_pct", "flagged_posts"]
-    ]
+    frame = frame[["unit", "unit_name", "this_week", "previous_week", "change", "change_pct", "flagged_posts"]]
 
     shown = frame[(frame["this_week"] > 0) | (frame["previous_week"] > 0)]
     charts = []
@@ -82,11 +78,7 @@ def _hotspots(inputs: ReportInputs, frame: pd.DataFrame, this: pd.DataFrame) -> 
     posts = this[this["jurisdiction"] == row["unit"]].sort_values(
         ["max_risk", "published_at", "id"], ascending=[False, False, True]
     )
-    pct = (
-        f"+{row['change_pct']:.0f}%"
-        if row["change_pct"] is not None and not pd.isna(row["change_pct"])
-        else "上周无"
-    )
+    pct = f"+{row['change_pct']:.0f}%" if row["change_pct"] is not None and not pd.isna(row["change_pct"]) else "上周无"
     return [
         Finding(
             key=f"places.hotspot.{row['unit']}",

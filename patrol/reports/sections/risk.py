@@ -51,9 +51,7 @@ def risk_section(inputs: ReportInputs) -> Section:
     opened_before = items[in_week(items["created_at"], week.shifted(-1))]
     categories = list(RISK_CATEGORIES)
 
-    by_category = pd.DataFrame(
-        {"category": categories, "category_zh": [CATEGORY_LABELS_ZH[c] for c in categories]}
-    )
+    by_category = pd.DataFrame({"category": categories, "category_zh": [CATEGORY_LABELS_ZH[c] for c in categories]})
     opened_counts = opened.groupby("category").size()
     by_category["items"] = [int(opened_counts.get(c, 0)) for c in categories]
     life = opened[opened["life_safety"].astype(bool)].groupby("category").size()
@@ -76,9 +74,7 @@ def risk_section(inputs: ReportInputs) -> Section:
     created = tasks[in_week(tasks["created_at"], week)]
     created_before = tasks[in_week(tasks["created_at"], week.shifted(-1))]
     esc_now, esc_before = created.groupby("category").size(), created_before.groupby("category").size()
-    escalations = pd.DataFrame(
-        {"category": categories, "category_zh": [CATEGORY_LABELS_ZH[c] for c in categories]}
-    )
+    escalations = pd.DataFrame({"category": categories, "category_zh": [CATEGORY_LABELS_ZH[c] for c in categories]})
     escalations["escalated"] = [int(esc_now.get(c, 0)) for c in categories]
     escalations["previous_week"] = [int(esc_before.get(c, 0)) for c in categories]
     by_unit_counts = created.groupby("unit_id").size()
@@ -96,9 +92,7 @@ def risk_section(inputs: ReportInputs) -> Section:
     outcomes = pd.DataFrame({"outcome": list(OUTCOMES)})
     outcomes["tasks"] = [int(outcome_counts.get(o, 0)) for o in OUTCOMES]
     total_completed = int(outcomes["tasks"].sum())
-    outcomes["share"] = [
-        round(n / total_completed, 3) if total_completed else None for n in outcomes["tasks"]
-    ]
+    outcomes["share"] = [round(n / total_completed, 3) if total_completed else None for n in outcomes["tasks"]]
 
     precision = _precision(completed, categories)
     times = _times(inputs, items, tasks)
@@ -169,9 +163,7 @@ def risk_section(inputs: ReportInputs) -> Section:
                 "acknowledge: task assigned → accepted (tasks accepted this week); verify: assigned →"
                 " completed (tasks completed this week); life-safety: item opened → acknowledged.",
             ),
-            Table(
-                "sla_breaches", "SLA 超时(按单位) SLA breaches by unit", sla, "Breaches detected this week."
-            ),
+            Table("sla_breaches", "SLA 超时(按单位) SLA breaches by unit", sla, "Breaches detected this week."),
         ],
         charts=charts,
         findings=_findings(inputs, opened, completed, breaches, times),
@@ -248,9 +240,7 @@ def _breaches(inputs: ReportInputs, breaches: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["breaches", "unit"], ascending=[False, True]).reset_index(drop=True)
 
 
-def _item_links(
-    inputs: ReportInputs, items: pd.DataFrame, detail_of: dict[str, str] | None = None
-) -> list[Link]:
+def _item_links(inputs: ReportInputs, items: pd.DataFrame, detail_of: dict[str, str] | None = None) -> list[Link]:
     """Up to three example posts of these items (life-safety first, then oldest), each post once."""
     ordered = items.sort_values(["life_safety", "created_at", "id"], ascending=[False, True, True])
     links: list[Link] = []
@@ -285,8 +275,7 @@ def _findings(
             Finding(
                 key="risk.confirmed",
                 headline=(
-                    f"本周线下核查属实 {len(confirmed)} 起({parts})"
-                    f" — {len(confirmed)} verification tasks confirmed"
+                    f"本周线下核查属实 {len(confirmed)} 起({parts}) — {len(confirmed)} verification tasks confirmed"
                 ),
                 weight=100 + 15 * life + len(confirmed),
                 figures={"confirmed": len(confirmed), **{str(c): int(n) for c, n in per_category.items()}},

@@ -32,9 +32,7 @@ def headline_figures(inputs: ReportInputs) -> list[HeadlineFigure]:
             "flagged_posts": int(posts["flagged"].map(bool).sum()),
             "review_items": int(in_week(items["created_at"], week).sum()),
             "escalated": int(in_week(tasks["created_at"], week).sum()),
-            "confirmed": int(
-                ((tasks["outcome"] == "confirmed") & in_week(tasks["completed_at"], week)).sum()
-            ),
+            "confirmed": int(((tasks["outcome"] == "confirmed") & in_week(tasks["completed_at"], week)).sum()),
         }
 
     now = counts(inputs.week, inputs.week_posts(0))
@@ -79,8 +77,6 @@ def summary_section(headline: list[HeadlineFigure], findings: list[Finding]) -> 
         tables=[
             Table("headline", "本周概况 The week in numbers", figures),
         ],
-        link_lists=[
-            LinkList(f"{rank}. {f.headline}", f.examples) for rank, f in enumerate(findings, start=1)
-        ],
+        link_lists=[LinkList(f"{rank}. {f.headline}", f.examples) for rank, f in enumerate(findings, start=1)],
         notes=notes,
     )

@@ -102,8 +102,7 @@ def topics_section(inputs: ReportInputs, found: WeekTopics, settings: TopicSetti
         key="topics",
         title="话题 Topics",
         intro=(
-            f"本周识别出 {len(found.topics)} 个话题,其中 {len(found.rising(len(found.topics)))} 个为新出现"
-            "或上升话题。"
+            f"本周识别出 {len(found.topics)} 个话题,其中 {len(found.rising(len(found.topics)))} 个为新出现或上升话题。"
         ),
         tables=[
             Table("top_topics", "热点话题 Top topics", _table(top)),

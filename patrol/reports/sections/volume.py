@@ -19,9 +19,7 @@ def sources_of(inputs: ReportInputs) -> list[str]:
 
 
 def _per_day(posts: pd.DataFrame, days: list, column: str, keys: list[str]) -> pd.DataFrame:
-    counts = (
-        posts.groupby(["local_day", column]).size().unstack(fill_value=0) if len(posts) else pd.DataFrame()
-    )
+    counts = posts.groupby(["local_day", column]).size().unstack(fill_value=0) if len(posts) else pd.DataFrame()
     return counts.reindex(index=days, columns=keys, fill_value=0).astype(int)
 
 
@@ -61,15 +59,12 @@ def volume_section(inputs: ReportInputs) -> Section:
     this_by_category = flags_this.groupby("category").size()
     prev_by_category = flags_prev.groupby("category").size()
     categories = list(RISK_CATEGORIES)
-    per_category = pd.DataFrame(
-        {"category": categories, "category_zh": [CATEGORY_LABELS_ZH[c] for c in categories]}
-    )
+    per_category = pd.DataFrame({"category": categories, "category_zh": [CATEGORY_LABELS_ZH[c] for c in categories]})
     per_category["this_week"] = [int(this_by_category.get(c, 0)) for c in categories]
     per_category["previous_week"] = [int(prev_by_category.get(c, 0)) for c in categories]
     per_category["change"] = per_category["this_week"] - per_category["previous_week"]
     per_category["change_pct"] = [
-        change_pct(a, b)
-        for a, b in zip(per_category["this_week"], per_category["previous_week"], strict=True)
+        change_pct(a, b) for a, b in zip(per_category["this_week"], per_category["previous_week"], strict=True)
     ]
 
     active = [c for c in categories if this_by_category.get(c, 0)]
@@ -140,9 +135,7 @@ def volume_section(inputs: ReportInputs) -> Section:
     )
 
 
-def _category_findings(
-    inputs: ReportInputs, per_category: pd.DataFrame, flags_this: pd.DataFrame
-) -> list[Finding]:
+def _category_findings(inputs: ReportInputs, per_category: pd.DataFrame, flags_this: pd.DataFrame) -> list[Finding]:
     findings: list[Finding] = []
     for row in per_category.itertuples():
         rise = row.this_week - row.previous_week

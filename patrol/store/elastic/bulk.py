@@ -5,7 +5,8 @@ connection error (refused, reset, dropped mid-request, timed out) is sent again 
 backoff; so are the items the cluster rejected with 429 (a full write queue). Any other item error
 (a mapping conflict, a bad value) cannot succeed by waiting and is dead-lettered at once. After
 `max_attempts` the rest is dead-lettered too. Upserts keyed by the post id are idempotent, so sending
-a request again after a connection dropped half-way through it doubles nothing.
+a request again after a connection dropped half-way through it doubles nothing; so are the scheme
+updates (`scheme_matches`), which add an id only where it is not yet.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
@@ -62,8 +63,31 @@ class BulkOutcome:
     missing_index: bool = False
 
 
-def chunks(items: Sequence[PendingDocument], settings: BulkSettings) -> Iterator[list[PendingDocument]]:
-    chunk: list[PendingDocument] = []
+class BulkEntry(Protocol):
+    """Anything sent as one bulk action: its NDJSON lines."""
+
+    @property
+    def lines(self) -> bytes: ...
+
+
+Entry = TypeVar("Entry", bound=BulkEntry)
+Entry_contra = TypeVar("Entry_contra", bound=BulkEntry, contravariant=True)
+
+
+class ItemAccount(Protocol[Entry_contra]):
+    """Counts what became of each entry; the sender retries the busy ones (429 and the like) itself."""
+
+    def settle(self, entry: Entry_contra, status: int, answer: dict[str, Any]) -> None:
+        """The cluster's final answer for `entry` (a success, or an error waiting cannot fix)."""
+        ...
+
+    def fail(self, entry: Entry_contra, reason: str) -> None:
+        """`entry` got no answer worth settling: the request was refused, or every attempt was busy."""
+        ...
+
+
+def chunks(items: Sequence[Entry], settings: BulkSettings) -> Iterator[list[Entry]]:
+    chunk: list[Entry] = []
     size = 0
     for pending in items:
         full = len(chunk) >= settings.chunk_docs or size + len(pending.lines) > settings.chunk_bytes
@@ -76,7 +100,7 @@ def chunks(items: Sequence[PendingDocument], settings: BulkSettings) -> Iterator
         yield chunk
 
 
-def _item_reason(status: int, error: Any) -> str:
+def item_reason(status: int, error: Any) -> str:
     if isinstance(error, dict):
         return f"{status} {error.get('type', 'error')}: {error.get('reason', '')}"[:500]
     return f"{status} {error}"[:500]
@@ -85,9 +109,35 @@ def _item_reason(status: int, error: Any) -> str:
 def fail(pending: PendingDocument, reason: str, result: UpsertResult, outcome: BulkOutcome) -> None:
     result.failed += 1
     result.failures.append(f"{pending.item.post.id}: {reason}")
-    outcome.letters.append(
-        new_letter(pending.item, reason, overwrite=pending.overwrite, previous=pending.previous)
-    )
+    outcome.letters.append(new_letter(pending.item, reason, overwrite=pending.overwrite, previous=pending.previous))
+
+
+@dataclass
+class UpsertAccount:
+    """Upserts and create-only writes: created / updated / noop, and a dead letter for each failure."""
+
+    result: UpsertResult
+    outcome: BulkOutcome
+
+    def settle(self, entry: PendingDocument, status: int, answer: dict[str, Any]) -> None:
+        if 200 <= status < 300:
+            kind = answer.get("result")
+            if kind == "created":
+                self.result.inserted += 1
+            elif kind == "noop":
+                self.result.unchanged += 1
+            else:
+                self.result.updated += 1
+        elif status == 409 and not entry.overwrite:
+            self.result.unchanged += 1  # create-only: the live pipeline already wrote this post
+        else:
+            error = answer.get("error")
+            if isinstance(error, dict) and error.get("type") == "index_not_found_exception":
+                self.outcome.missing_index = True
+            self.fail(entry, item_reason(status, error))
+
+    def fail(self, entry: PendingDocument, reason: str) -> None:
+        fail(entry, reason, self.result, self.outcome)
 
 
 class BulkSender:
@@ -96,35 +146,31 @@ class BulkSender:
         self.settings = settings
         self.refresh = refresh
 
-    def send(self, documents: Sequence[PendingDocument], result: UpsertResult, outcome: BulkOutcome) -> None:
-        for chunk in chunks(documents, self.settings):
-            self._send_chunk(chunk, result, outcome)
+    def send(self, entries: Sequence[Entry], account: ItemAccount[Entry]) -> None:
+        for chunk in chunks(entries, self.settings):
+            self._send_chunk(chunk, account)
 
     def _backoff(self, attempt: int) -> None:
         delay = min(self.settings.max_backoff_s, self.settings.initial_backoff_s * 2 ** (attempt - 1))
         time.sleep(delay * random.uniform(0.5, 1.0))  # jitter: parallel writers do not retry in step
 
-    def _send_chunk(self, chunk: list[PendingDocument], result: UpsertResult, outcome: BulkOutcome) -> None:
+    def _send_chunk(self, chunk: list[Entry], account: ItemAccount[Entry]) -> None:
         pending = chunk
         attempt = 0
         while pending:
             attempt += 1
-            reason, pending = self._send_once(pending, result, outcome)
+            reason, pending = self._send_once(pending, account)
             if not pending:
                 return
             if attempt >= self.settings.max_attempts:
                 for entry in pending:
-                    fail(entry, f"{reason} (gave up after {attempt} attempts)", result, outcome)
+                    account.fail(entry, f"{reason} (gave up after {attempt} attempts)")
                 return
-            log.info(
-                "bulk retry", extra={"attempt": attempt, "documents": len(pending), "reason": reason[:200]}
-            )
+            log.info("bulk retry", extra={"attempt": attempt, "documents": len(pending), "reason": reason[:200]})
             self._backoff(attempt)
 
-    def _send_once(
-        self, pending: list[PendingDocument], result: UpsertResult, outcome: BulkOutcome
-    ) -> tuple[str, list[PendingDocument]]:
-        """Send once; count what succeeded, dead-letter what cannot succeed, return what to retry."""
+    def _send_once(self, pending: list[Entry], account: ItemAccount[Entry]) -> tuple[str, list[Entry]]:
+        """Send once; settle every answer that waiting cannot change, return what to retry and why."""
         try:
             response = self._client.bulk(
                 operations=b"".join(p.lines for p in pending),  # type: ignore[arg-type]  # sent as is
@@ -136,35 +182,22 @@ class BulkSender:
             if exc.status_code in RETRYABLE_STATUSES:
                 return f"{exc.status_code} {exc.error}", pending
             for entry in pending:
-                fail(entry, f"{exc.status_code} {exc.error}: bulk request refused", result, outcome)
+                account.fail(entry, f"{exc.status_code} {exc.error}: bulk request refused")
             return "", []
         except TransportError as exc:  # refused, reset or dropped mid-request; timed out
             return f"connection: {type(exc).__name__}: {exc}", pending
         items = response.body.get("items", [])
         if len(items) != len(pending):
-            # No way to tell which went through; upserts are idempotent, so sending all again is safe.
+            # No way to tell which went through; every action is idempotent, so sending all again is safe.
             return f"bulk response had {len(items)} items for {len(pending)} documents", pending
-        retry: list[PendingDocument] = []
+        retry: list[Entry] = []
         reason = ""
         for entry, item in zip(pending, items, strict=True):
             answer = next(iter(item.values()))
             status = int(answer.get("status", 0))
-            if 200 <= status < 300:
-                kind = answer.get("result")
-                if kind == "created":
-                    result.inserted += 1
-                elif kind == "noop":
-                    result.unchanged += 1
-                else:
-                    result.updated += 1
-            elif status == 409 and not entry.overwrite:
-                result.unchanged += 1  # create-only: the live pipeline already wrote this post
-            elif status in RETRYABLE_STATUSES:
-                reason = _item_reason(status, answer.get("error"))
+            if status in RETRYABLE_STATUSES:
+                reason = item_reason(status, answer.get("error"))
                 retry.append(entry)
             else:
-                error = answer.get("error")
-                if isinstance(error, dict) and error.get("type") == "index_not_found_exception":
-                    outcome.missing_index = True
-                fail(entry, _item_reason(status, error), result, outcome)
+                account.settle(entry, status, answer)
         return reason, retry

@@ -31,14 +31,10 @@ class DeadLetter(BaseModel):
         return AnalysedPost.model_validate(self.document)
 
     def failed_again(self, reason: str) -> DeadLetter:
-        return self.model_copy(
-            update={"reason": reason, "attempts": self.attempts + 1, "last_failed_at": utcnow()}
-        )
+        return self.model_copy(update={"reason": reason, "attempts": self.attempts + 1, "last_failed_at": utcnow()})
 
 
-def new_letter(
-    item: AnalysedPost, reason: str, *, overwrite: bool, previous: DeadLetter | None
-) -> DeadLetter:
+def new_letter(item: AnalysedPost, reason: str, *, overwrite: bool, previous: DeadLetter | None) -> DeadLetter:
     now = utcnow()
     return DeadLetter(
         post_id=item.post.id,

@@ -4,6 +4,10 @@ Each upsert is a scripted update that compares a content hash, so the result say
 noop just as the SQLite store says inserted / updated / unchanged. Nothing is lost silently: a document
 the cluster does not take goes to a dead-letter file with the reason, and the next upsert call sends it
 again along with its own documents; `UpsertResult` counts both (`retried`).
+
+Scheme matches live on the post as `scheme_ids` (keyword, mapping v2): `record_scheme_matches` adds
+them with scripted updates, and every write of a post brings the ids the `scheme_ids` lookup knows
+(the SQLite store's), while the upsert script keeps those already there.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from patrol.store.base import (
     REPORT_TIMEZONE,
     HistogramInterval,
     QueryTokenizer,
+    SchemeIdLookup,
+    SchemeMatchResult,
     SearchFilters,
     SearchHit,
     SearchPage,
@@ -41,10 +47,16 @@ from patrol.store.elastic.bulk import (
     BulkSender,
     BulkSettings,
     PendingDocument,
+    UpsertAccount,
     fail,
 )
 from patrol.store.elastic.dead_letters import DeadLetterFile
-from patrol.store.elastic.documents import analysed_post_from_source, bulk_lines, post_document
+from patrol.store.elastic.documents import (
+    analysed_post_from_source,
+    bulk_lines,
+    post_document,
+    scheme_update_lines,
+)
 from patrol.store.elastic.layout import (
     DEFAULT_PREFIX,
     MAPPINGS_DIR,
@@ -56,6 +68,7 @@ from patrol.store.elastic.layout import (
     month_of,
     template_request,
 )
+from patrol.store.elastic.scheme_matches import SchemeMatchAccount, SchemeUpdate
 from patrol.store.snippets import make_snippet
 from patrol.thresholds import Thresholds
 
@@ -80,6 +93,8 @@ _HIT_FIELDS = [
     "top_category",
     "analysis.jurisdiction",
 ]
+#: Post ids per lookup of the indices holding them.
+_LOOKUP_CHUNK = 500
 
 
 class ElasticPostStore:
@@ -96,7 +111,11 @@ class ElasticPostStore:
         refresh: bool = True,
         bulk: BulkSettings | None = None,
         mappings_dir: Path = MAPPINGS_DIR,
+        scheme_ids: SchemeIdLookup | None = None,
     ) -> None:
+        """`scheme_ids` tells the schemes recorded for posts (the SQLite store's `scheme_ids_of`): every
+        document written then carries them, so a post indexed late or copied by `patrol reindex` is
+        still found by scheme."""
         self._client = client
         self.names = IndexNames(prefix)
         self.dead_letters = DeadLetterFile(dead_letter_path)
@@ -109,6 +128,7 @@ class ElasticPostStore:
         self.version = mapping_version(mappings_dir)
         self._set_up = False
         self._months: set[str] = set()
+        self._scheme_ids = scheme_ids
 
     @classmethod
     def from_url(
@@ -150,9 +170,7 @@ class ElasticPostStore:
             return
         policy = load_retention_policy(self.mappings_dir)["policy"]
         self._client.ilm.put_lifecycle(name=self.names.policy, policy=policy)
-        self._client.indices.put_index_template(
-            **template_request(self.names, self.version, self.mappings_dir)
-        )
+        self._client.indices.put_index_template(**template_request(self.names, self.version, self.mappings_dir))
         self._set_up = True
 
     def _ensure_month(self, month: str) -> None:
@@ -207,7 +225,7 @@ class ElasticPostStore:
                     outcome.letters.append(letter.failed_again(f"unreadable: {exc}"))
                     continue
                 documents.append(PendingDocument(item=item, overwrite=letter.overwrite, previous=letter))
-            self._sender.send(self._prepare(documents, result, outcome), result, outcome)
+            self._sender.send(self._prepare(documents, result, outcome), UpsertAccount(result, outcome))
             claimed.still_failing = outcome.letters
         if outcome.missing_index:
             self._months.clear()  # an index went away under us: look again on the next call
@@ -223,6 +241,7 @@ class ElasticPostStore:
     ) -> list[PendingDocument]:
         ready: list[PendingDocument] = []
         month_errors: dict[str, str] = {}
+        known = self._scheme_ids([entry.item.post.id for entry in documents]) if self._scheme_ids else {}
         for entry in documents:
             month = month_of(entry.item.post.published_at)
             if month not in self._months and month not in month_errors:
@@ -234,13 +253,66 @@ class ElasticPostStore:
                 fail(entry, month_errors[month], result, outcome)
                 continue
             try:
-                doc = post_document(entry.item, self._tokenize, self.thresholds)
+                doc = post_document(entry.item, self._tokenize, self.thresholds, known.get(entry.item.post.id, ()))
                 entry.lines = bulk_lines(self.names.write_alias(month), doc, overwrite=entry.overwrite)
             except (ValueError, UnicodeError) as exc:  # NaN scores, unencodable text: this document only
                 fail(entry, f"cannot serialise: {exc}", result, outcome)
                 continue
             ready.append(entry)
         return ready
+
+    def record_scheme_matches(self, matches: Sequence[tuple[str, str]]) -> SchemeMatchResult:
+        """Add each scheme id to its post's `scheme_ids`; see `PostStore.record_scheme_matches`.
+
+        A post is found by a search (visible once refreshed: the live store writes with refresh) in any
+        of our indices, then updated through its month's write alias, so during a migration the update
+        goes to the new index. Nothing is dead-lettered: SQLite keeps every pair (see scheme_matches).
+        """
+        result = SchemeMatchResult()
+        pairs = list(dict.fromkeys(matches))
+        if not pairs:
+            return result
+        try:
+            months = self._months_of([post_id for post_id, _ in pairs])
+        except (ApiError, TransportError) as exc:
+            result.failed = len(pairs)
+            result.failures = [f"{post}: scheme {scheme}: unreachable: {exc}" for post, scheme in pairs]
+            return result
+        updates: list[SchemeUpdate] = []
+        for post_id, scheme_id in pairs:
+            month = months.get(post_id)
+            if month is None:
+                result.missing += 1
+                continue
+            target = self.names.write_alias(month)
+            updates.append(SchemeUpdate(post_id, scheme_id, scheme_update_lines(target, post_id, scheme_id)))
+        self._sender.send(updates, SchemeMatchAccount(result))
+        if result.failed:
+            log.warning("scheme matches not recorded", extra={"failed": result.failed})
+        return result
+
+    def _months_of(self, post_ids: Sequence[str]) -> dict[str, str]:
+        """Post id -> the month of the index holding it, for the posts one of our indices holds."""
+        months: dict[str, str] = {}
+        unique = list(dict.fromkeys(post_ids))
+        for start in range(0, len(unique), _LOOKUP_CHUNK):
+            chunk = unique[start : start + _LOOKUP_CHUNK]
+            # Every version's indices: during a migration a post may so far be in the new one only.
+            response = self._reader.search(
+                index=self.names.pattern(),
+                query={"ids": {"values": chunk}},
+                collapse={"field": "id"},
+                size=len(chunk),
+                source=False,
+                ignore_unavailable=True,
+                allow_no_indices=True,
+                filter_path="hits.hits._index,hits.hits._id",
+            )
+            for hit in response.body.get("hits", {}).get("hits", []):
+                parsed = self.names.parse_index(hit["_index"])
+                if parsed is not None:
+                    months[hit["_id"]] = parsed[1]
+        return months
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -255,6 +327,8 @@ class ElasticPostStore:
             clauses.append({"terms": {"flagged_categories": filters.categories}})
         if filters.jurisdictions:
             clauses.append({"terms": {"analysis.jurisdiction": filters.jurisdictions}})
+        if filters.schemes:
+            clauses.append({"terms": {"scheme_ids": filters.schemes}})
         published: dict[str, str] = {}
         if filters.since is not None:
             published["gte"] = filters.since.isoformat()
@@ -307,10 +381,10 @@ class ElasticPostStore:
             "size": limit,
             "track_total_hits": True,
             "source_includes": _HIT_FIELDS,
-            "sort": [{"published_at": "desc"}],
+            "sort": [{"published_at": "desc"}, {"id": "asc"}],  # the id settles ties, as in SQLite
         }
         if tokens:
-            body["sort"] = ["_score", {"published_at": "desc"}]
+            body["sort"] = ["_score", {"published_at": "desc"}, {"id": "asc"}]
             body["highlight"] = {
                 "fields": {
                     "analysis.tokens": {"number_of_fragments": 0},
@@ -321,9 +395,7 @@ class ElasticPostStore:
                 "encoder": "html",
             }
         found = self._search(**body)["hits"]
-        return SearchPage(
-            total=int(found["total"]["value"]), hits=[self._hit(hit, tokens) for hit in found["hits"]]
-        )
+        return SearchPage(total=int(found["total"]["value"]), hits=[self._hit(hit, tokens) for hit in found["hits"]])
 
     @staticmethod
     def _hit(hit: dict[str, Any], tokens: list[str]) -> SearchHit:
@@ -367,20 +439,15 @@ class ElasticPostStore:
 
     def _terms(self, es_field: str, filters: SearchFilters | None, limit: int) -> list[TermBucket]:
         order = [{"_count": "desc"}, {"_key": "asc"}]
-        _, found = self._aggregate(
-            filters, {"values": {"terms": {"field": es_field, "size": limit, "order": order}}}
-        )
+        _, found = self._aggregate(filters, {"values": {"terms": {"field": es_field, "size": limit, "order": order}}})
         return [
-            TermBucket(key=str(b["key"]), count=int(b["doc_count"]))
-            for b in found.get("values", {}).get("buckets", [])
+            TermBucket(key=str(b["key"]), count=int(b["doc_count"])) for b in found.get("values", {}).get("buckets", [])
         ]
 
     def top_keywords(self, limit: int = 20, filters: SearchFilters | None = None) -> list[tuple[str, int]]:
         return [(b.key, b.count) for b in self._terms("analysis.keywords", filters, limit)]
 
-    def terms(
-        self, field: TermsField, filters: SearchFilters | None = None, *, limit: int = 10
-    ) -> list[TermBucket]:
+    def terms(self, field: TermsField, filters: SearchFilters | None = None, *, limit: int = 10) -> list[TermBucket]:
         return self._terms(_TERMS_FIELDS.get(field, field), filters, limit)
 
     def histogram(
@@ -497,9 +564,7 @@ class ElasticPostStore:
 
     def document_counts(self) -> dict[str, int]:
         """Documents in each of our monthly indices, every version (for the reindex report)."""
-        self._client.indices.refresh(
-            index=self.names.pattern(), ignore_unavailable=True, allow_no_indices=True
-        )
+        self._client.indices.refresh(index=self.names.pattern(), ignore_unavailable=True, allow_no_indices=True)
         counts: Counter[str] = Counter()
         for index in self.alias_state().indices:
             counts[index] = int(self._client.count(index=index).body["count"])

@@ -46,7 +46,10 @@ def _page_data(request: Request, viewer: Viewer, query: QueueQuery) -> dict[str,
     now = console.api.clock.now()
     with console.api.db.read_session() as session:
         page = load_queue(session, console.post_reader, viewer.actor, query, now=now)
-        sources = open_sources(session)
+        # The filter's choice of sources may be a minute old; the rows never are.
+        sources = console.cache.get(
+            ("open-sources", now.replace(second=0, microsecond=0)), lambda: open_sources(session)
+        )
     self_path = "/queue" + (f"?{urlencode(query.params())}" if query.params() else "")
     return {
         "page": page,

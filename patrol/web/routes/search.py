@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from patrol.schema import RISK_CATEGORIES
+from patrol.schemes.registry import list_schemes
 from patrol.store.base import SearchFilters
 from patrol.web.routes.common import ObjectId, redirect_with_flash
 from patrol.web.saved_searches import SEARCH_PARAMS, clean_query_string
@@ -38,6 +39,17 @@ def source_choices(request: Request) -> list[str]:
     return console.cache.get("source-choices", lambda: sorted(console.post_reader.post_counts_by_source()))
 
 
+def scheme_choices(request: Request) -> list[tuple[str, str]]:
+    """(id, name) of the monitoring schemes, for the scheme filter."""
+    console = console_of(request)
+
+    def load() -> list[tuple[str, str]]:
+        with console.api.db.read_session() as session:
+            return [(view.id, view.name) for view in list_schemes(session)]
+
+    return console.cache.get("scheme-choices", load)
+
+
 @router.get("/search")
 def search_page(
     request: Request,
@@ -46,6 +58,7 @@ def search_page(
     source: Annotated[str, Query(pattern=_ID)] = "",
     category: Annotated[str, Query(pattern=_CATEGORY)] = "",
     jurisdiction: Annotated[str, Query(pattern=_ID)] = "",
+    scheme: Annotated[str, Query(pattern=_ID)] = "",
     since: Annotated[str, Query(pattern=_DAY)] = "",
     until: Annotated[str, Query(pattern=_DAY)] = "",
     min_risk_text: Annotated[str, Query(alias="min_risk", pattern=r"^(|0(\.\d+)?|1(\.0+)?)$")] = "",
@@ -58,11 +71,14 @@ def search_page(
         sources=[source] if source else [],
         categories=[category] if category else [],
         jurisdictions=[jurisdiction] if jurisdiction else [],
+        schemes=[scheme] if scheme else [],
         since=_day_start(since),
         until=until_day + timedelta(days=1) if until_day else None,
         min_risk=min_risk,
     )
-    searched = bool(q.strip()) or any([source, category, jurisdiction, since, until, min_risk is not None])
+    searched = bool(q.strip()) or any(
+        [source, category, jurisdiction, scheme, since, until, min_risk is not None]
+    )
     page = console.posts.search(q, filters, limit=PAGE_SIZE, offset=offset) if searched else None
     flagged: dict[str, list[str]] = {}
     if page is not None and page.hits:
@@ -79,6 +95,7 @@ def search_page(
         "source": source,
         "category": category,
         "jurisdiction": jurisdiction,
+        "scheme": scheme,
         "since": since,
         "until": until,
         "min_risk": "" if min_risk is None else str(min_risk),
@@ -97,6 +114,7 @@ def search_page(
             "prev_qs": urlencode(kept | {"offset": max(0, offset - PAGE_SIZE)}),
             "flagged": flagged,
             "sources": source_choices(request),
+            "schemes": scheme_choices(request),
             "saved": console.saved_searches.list(viewer.username),
             "self_path": "/search" + (f"?{urlencode(kept)}" if kept else ""),
             "can_view_items": viewer.can(Permission.ITEMS_VIEW_DETAIL),

@@ -13,8 +13,17 @@
     return m + "m " + pad(s % 60) + "s";
   }
 
+  // Timers count against the server's clock, not the officer's PC: the offset is taken from the time
+  // the server says it rendered the page (and each refreshed fragment).
+  var clockOffset = 0;
+
+  function syncClock(el) {
+    var said = el && Date.parse(el.getAttribute("data-server-now"));
+    if (said) { clockOffset = said - Date.now(); }
+  }
+
   function tickTimers() {
-    var now = Date.now();
+    var now = Date.now() + clockOffset;
     document.querySelectorAll(".countdown[data-due]").forEach(function (el) {
       var due = Date.parse(el.getAttribute("data-due"));
       if (isNaN(due)) { return; }
@@ -102,8 +111,10 @@
         });
         selected = null;
         if (selectedId) { select(imported.querySelector("tr[data-item-id='" + CSS.escape(selectedId) + "']")); }
-        var total = document.getElementById("queue-total");
-        if (total) { total.textContent = imported.getAttribute("data-total"); }
+        document.querySelectorAll(".total-slot").forEach(function (slot) {
+          slot.textContent = imported.getAttribute("data-total");
+        });
+        syncClock(imported);
         noteLifeSafety(imported);
         updatePicked();
         tickTimers();
@@ -193,6 +204,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    syncClock(document.body);
     tickTimers();
     window.setInterval(tickTimers, 1000);
     document.addEventListener("keydown", onKey);
