@@ -29,8 +29,13 @@ class Runtime:
     @cached_property
     def nlp(self) -> NlpPipeline:
         from nlp.model.scorer import load_default_risk_scorer
+        from nlp.model.sentiment import load_default_sentiment_scorer
 
-        return NlpPipeline.from_settings(self.settings, risk_scorer=load_default_risk_scorer(self.settings))
+        return NlpPipeline.from_settings(
+            self.settings,
+            risk_scorer=load_default_risk_scorer(self.settings),
+            sentiment_scorer=load_default_sentiment_scorer(self.settings),
+        )
 
     @cached_property
     def store(self) -> PostStore:

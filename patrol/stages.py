@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from crawlers.run import run_crawl
 from crawlers.sources import SourceConfig
 from nlp.simhash import NEAR_DUPLICATE_MAX_DISTANCE
+from nlp.topics import assign_topics
 from patrol.ledger import batch_id_of
 from patrol.ops.faults import kill_point, watch_crawl
 from patrol.ops.locks import SourceBusy, source_lock
@@ -188,7 +189,10 @@ def read_analysed(path: Path) -> list[AnalysedPost]:
 
 
 def index_batch(runtime: Runtime, analysed_path: Path) -> UpsertResult:
-    result = runtime.store.upsert(read_analysed(analysed_path))
+    """Upsert the batch into the store and fold it into the hot-topic model (both idempotent)."""
+    analysed = read_analysed(analysed_path)
+    result = runtime.store.upsert(analysed)
+    assign_topics(runtime.settings, analysed)
     kill_point("index.committed")
     runtime.ledger.mark(batch_id_of(analysed_path), "indexed")
     return result

@@ -63,6 +63,7 @@ def fit_sentiment_model(
     max_length: int = 128,
     threads: int | None = None,
     architecture: SmallBert | None = None,
+    learning_rate: float | None = None,
     time_budget_s: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SentimentTrainResult:
@@ -101,7 +102,7 @@ def fit_sentiment_model(
             epochs=epochs,
             max_steps=max_steps,
             batch_size=batch_size,
-            learning_rate=5e-5 if init else 1e-3,
+            learning_rate=learning_rate or (5e-5 if init else 1e-3),
             max_length=max_length,
             seed=seed,
             time_budget_s=time_budget_s,

@@ -121,6 +121,11 @@ def train_risk_model(
     stats = fit(model, tokenizer, train_texts, train_targets, config, multi_label=True, progress=say)
     say(f"transformers model trained: {stats.steps} steps in {stats.seconds}s")
     bert_tune = sigmoid(predict_logits(model, tokenizer, tune_texts, max_length=max_length))
+    # A transformer trained too briefly from scratch answers the label prior whatever the text;
+    # its spread across the tune texts shows that at once.
+    spread = float(bert_tune.std(axis=0).mean()) if len(tune_texts) > 1 else 0.0
+    if spread < 0.02:
+        say(f"warning: transformers outputs barely depend on the text (spread {spread:.4f}): train longer")
 
     variants: dict[str, tuple[dict[str, float], float]] = {
         "transformers": tune_thresholds(bert_tune, tune_targets, labels)
@@ -170,6 +175,7 @@ def train_risk_model(
             "learning_rate": config.learning_rate,
             "seed": seed,
             "tune_macro_f1": tune_f1,
+            "transformers_output_spread": round(spread, 4),
             "public_data": data_dir is not None and recipe.include_public,
         },
     )

@@ -89,10 +89,18 @@ def train(
     backend: Annotated[
         SentimentBackend, typer.Option(help="sentiment: n-gram or small-BERT model")
     ] = SentimentBackend.ngram,
+    hidden_size: Annotated[int, typer.Option("--hidden-size", help="from scratch: width of the small BERT")] = 192,
+    layers: Annotated[int, typer.Option("--layers", help="from scratch: transformer layers")] = 2,
+    learning_rate: Annotated[
+        float | None, typer.Option("--learning-rate", help="default 1e-3 scratch, 5e-5 --init")
+    ] = None,
 ) -> None:
     """Train a model and save it (model, tokenizer, patrol_model.json) to --out."""
+    from nlp.model.architecture import SmallBert
+
     _quiet_transformers()
     out_dir = out or _default_model_dir(task)
+    architecture = SmallBert(hidden_size=hidden_size, num_layers=layers, intermediate_size=4 * hidden_size)
 
     def progress(message: str) -> None:
         console.print(escape(message))
@@ -114,6 +122,8 @@ def train(
             ensemble=not no_ensemble,
             time_budget_s=time_budget,
             progress=progress,
+            architecture=architecture,
+            learning_rate=learning_rate,
         )
         console.print(
             f"saved risk model [bold]{escape(risk.version)}[/bold] to {escape(str(risk.out_dir))}: "
@@ -136,6 +146,8 @@ def train(
         threads=threads,
         time_budget_s=time_budget,
         progress=progress,
+        architecture=architecture,
+        learning_rate=learning_rate,
     )
     console.print(
         f"saved sentiment model [bold]{escape(result.version)}[/bold] ({result.backend}) to "
