@@ -44,6 +44,8 @@ FAIR_SETTINGS: dict[str, str | int | float] = {
     "RETRY_BACKOFF_BASE": 0,
     "LOGSTATS_INTERVAL": 2,
     "LOG_LEVEL": "INFO",
+    # The demo's biggest board runs past the endless-pagination guard (500 list pages) on large forums.
+    "PATROL_MAX_PAGINATION": 1_000_000,
 }
 _PAGES_PER_MIN = re.compile(r"Crawled (\d+) pages \(at (\d+) pages/min\)")
 
@@ -58,11 +60,20 @@ class CrawlRun:
 
 
 def scrapy_bench(seconds: int) -> dict[str, Any]:
-    """`scrapy bench` outside any project: the steady-state pages/min it logs."""
+    """`scrapy bench` outside any project: pages/min over its whole run, from its closing stats."""
     env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
     with tempfile.TemporaryDirectory() as cwd:
         done = subprocess.run(
-            [sys.executable, "-m", "scrapy", "bench", "-s", f"CLOSESPIDER_TIMEOUT={seconds}", "-s", "LOGSTATS_INTERVAL=2"],
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "bench",
+                "-s",
+                f"CLOSESPIDER_TIMEOUT={seconds}",
+                "-s",
+                "LOGSTATS_INTERVAL=2",
+            ],
             cwd=cwd,
             env=env,
             capture_output=True,
@@ -112,29 +123,40 @@ def crawl_demo(threads: int, workdir: Path, *, sample_every: float = 1.0) -> Cra
         base_url = ready.get(timeout=300)
         workdir.mkdir(parents=True, exist_ok=True)
         sources_file = workdir / f"sources-{threads}.yaml"
-        entry = {"id": f"demo{threads}", "kind": "discuz", "start_urls": [f"{base_url}/forum.php"], "max_pages": 1_000_000}
+        entry = {
+            "id": f"demo{threads}",
+            "kind": "discuz",
+            "start_urls": [f"{base_url}/forum.php"],
+            "max_pages": 1_000_000,
+        }
         sources_file.write_text(json.dumps({"sources": [entry]}), encoding="utf-8")
         source = load_sources(sources_file)[0]
         data_dir = workdir / "data"
-        command = crawl_command(source, pass_id=f"bench{threads}", data_dir=data_dir, sources_file=sources_file,
-                                settings=FAIR_SETTINGS)
+        command = crawl_command(
+            source, pass_id=f"bench{threads}", data_dir=data_dir, sources_file=sources_file, settings=FAIR_SETTINGS
+        )
         env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawlers.settings", PYTHONPATH=str(REPO_ROOT))
         log_path = workdir / f"crawl-{threads}.log"
-        run = CrawlRun(report=CrawlReport.model_construct(), seconds=0.0)
+        samples: list[tuple[float, float]] = []
         start = time.perf_counter()
         with log_path.open("wb") as log:
             process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
             while process.poll() is None:
                 rss = _rss_mib(process.pid)
                 if rss is not None:
-                    run.samples.append((round(time.perf_counter() - start, 1), round(rss, 1)))
+                    samples.append((round(time.perf_counter() - start, 1), round(rss, 1)))
                 time.sleep(sample_every)
-        run.seconds = time.perf_counter() - start
         report_file = data_dir / "reports" / f"bench{threads}" / f"{source.id}.json"
-        run.report = CrawlReport.model_validate_json(report_file.read_text(encoding="utf-8"))
-        run.peak_mib = max((rss for _, rss in run.samples), default=0.0)
+        run = CrawlRun(
+            report=CrawlReport.model_validate_json(report_file.read_text(encoding="utf-8")),
+            seconds=time.perf_counter() - start,
+            samples=samples,
+            peak_mib=max((rss for _, rss in samples), default=0.0),
+        )
         # LOGSTATS lines give pages crawled over time; their timestamps are the crawl's own clock.
-        lines = [line for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if "Crawled" in line]
+        lines = [
+            line for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if "Crawled" in line
+        ]
         first_stamp = None
         for line in lines:
             stamp = re.match(r"(\S+)", line)

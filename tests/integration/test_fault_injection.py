@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -65,18 +66,12 @@ WEIBO_MARK_BUG = (
 )
 
 #: Killed during a whole pass from an empty data folder (crawls included).
-FULL_PASS_KILLS: list[object] = [
+FULL_PASS_KILLS = [
     "pass.started:1",
     "crawl.started:2",
     "crawl.batch_writing:1",
     "crawl.batch_landed:2",
-    pytest.param(
-        "crawl.finished:1",
-        marks=pytest.mark.xfail(
-            strict=False,
-            reason=WEIBO_MARK_BUG,
-        ),
-    ),
+    "crawl.finished:1",
     "batches.discovered:1",
     "fastpath.committed:1",
     "index.row:60",
@@ -101,9 +96,21 @@ RESUMED_PASS_KILLS = [
 ]
 
 
+#: Cases that fail for a known reason outside the pass runner, until that is fixed.
+KNOWN_FAILURES = {"crawl.finished:1": WEIBO_MARK_BUG}
+
+
+def _cases(specs: list[str]) -> list[Any]:
+    return [
+        pytest.param(s, marks=pytest.mark.xfail(strict=False, reason=KNOWN_FAILURES[s]))
+        if s in KNOWN_FAILURES
+        else s
+        for s in specs
+    ]
+
+
 def test_every_kill_point_is_exercised() -> None:
-    specs = [p if isinstance(p, str) else p.values[0] for p in [*FULL_PASS_KILLS, *RESUMED_PASS_KILLS]]
-    exercised = {str(spec).split(":")[0] for spec in specs}
+    exercised = {spec.split(":")[0] for spec in [*FULL_PASS_KILLS, *RESUMED_PASS_KILLS]}
     assert exercised == set(KILL_POINTS)
     assert len(exercised) >= 20
 
@@ -214,7 +221,7 @@ def _restart_and_check(
         runtime.close()
 
 
-@pytest.mark.parametrize("spec", FULL_PASS_KILLS)
+@pytest.mark.parametrize("spec", _cases(FULL_PASS_KILLS))
 def test_pass_killed_mid_crawl_or_processing_restarts_clean(
     spec: str, site: DemoSite, receiver: WebhookReceiver, reference: Snapshot, tmp_path: Path
 ) -> None:
@@ -231,7 +238,7 @@ def _from_crawl(crawled: Path, data_dir: Path, site: DemoSite, receiver: Webhook
     return sources_file
 
 
-@pytest.mark.parametrize("spec", RESUMED_PASS_KILLS)
+@pytest.mark.parametrize("spec", _cases(RESUMED_PASS_KILLS))
 def test_restarted_pass_killed_while_processing_restarts_clean(
     spec: str, site: DemoSite, receiver: WebhookReceiver, reference: Snapshot, crawled: Path, tmp_path: Path
 ) -> None:

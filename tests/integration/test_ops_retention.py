@@ -36,6 +36,7 @@ from patrol.workflow.models import (
     VerificationTask,
 )
 from patrol.workflow.outbox import add_channel
+from patrol.workflow.testing import PG_SKIP_REASON, isolated_postgres_url, postgres_test_url
 from tests.conftest import make_analysed
 
 POLICY = """
@@ -143,10 +144,23 @@ def _write_batch(runtime: Runtime, name: str, posts: list[AnalysedPost], process
     return landing
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def workflow_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """The workflow database: the SQLite file beside the posts, or a fresh schema on PostgreSQL."""
+    if request.param == "sqlite":
+        yield None
+        return
+    base = postgres_test_url()
+    if base is None:
+        pytest.skip(PG_SKIP_REASON)
+    with isolated_postgres_url(base) as url:
+        yield url
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, workflow_url: str | None) -> Iterator[World]:
     now = utcnow()
-    runtime = Runtime(load_settings(data_dir=tmp_path / "data"))
+    runtime = Runtime(load_settings(data_dir=tmp_path / "data", database_url=workflow_url))
     policy_file = tmp_path / "retention.yaml"
     policy_file.write_text(POLICY, encoding="utf-8")
     ages = {
@@ -284,7 +298,11 @@ def test_plan_removes_only_what_the_policy_says(world: World) -> None:
     assert plan.notifications == ["ev-old-done"]
 
 
-def test_dry_run_changes_nothing(world: World) -> None:
+def test_dry_run_changes_nothing(
+    world: World, workflow_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if workflow_url is not None:
+        monkeypatch.setenv("PATROL_DATABASE_URL", workflow_url)
     runner = CliRunner()
     args = ["retention", "run", "--dry-run", "--json", "--policy", str(world.policy_file)]
     result = runner.invoke(app, [*args, "--data-dir", str(world.runtime.settings.data_dir)])
