@@ -2,7 +2,7 @@
 
 Run on demand, not in the test suite:
 
-    .venv/bin/python bench/nlp_model.py [--threads 2] [--posts 3000] [--model data/models/risk]
+    .venv/bin/python -m bench.nlp_model [--threads 2] [--posts 3000] [--model data/models/risk]
 
 Texts come from the COLD dev split and held-out reviews when ../shared/data is present (real post
 lengths), else from the in-repo labelled posts. Target: >= 200 posts/s for risk on 2 cores.

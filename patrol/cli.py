@@ -141,31 +141,6 @@ def _serve_demo_console(settings: Settings) -> None:
 
 
 @app.command()
-def run(
-    once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = True,
-    as_json: JsonOption = False,
-    sources: Annotated[Path | None, typer.Option(help="sources file (default: the setting)")] = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Run a pass over the configured sources."""
-    from crawlers.sources import load_sources
-    from patrol.passes import run_pass
-    from patrol.runtime import Runtime
-
-    configure_logging(quiet=as_json)
-    settings = _settings(data_dir, sources_file=sources)
-    runtime = Runtime(settings)
-    try:
-        summary = run_pass(runtime, load_sources(settings.sources_file))
-    finally:
-        runtime.close()
-    if as_json:
-        _print_json(summary.model_dump(mode="json") | {"errors": summary.errors})
-    else:
-        print_pass_summary(summary)
-
-
-@app.command()
 def search(
     query: Annotated[str, typer.Argument(help="words to look for, e.g. 燃气泄漏")],
     source: Annotated[list[str] | None, typer.Option(help="only these sources")] = None,
@@ -213,7 +188,7 @@ def _marks_to_rich(snippet_html: str) -> str:
 
 
 def _mount_command_groups() -> None:
-    from patrol.commands import audit, flags, model, reindex, report, scheme, sources, workflow
+    from patrol.commands import audit, flags, model, ops, reindex, report, scheme, sources, workflow
     from patrol.commands import serve as serve_command
 
     app.add_typer(flags.app, name="flags")
@@ -223,6 +198,10 @@ def _mount_command_groups() -> None:
     app.add_typer(workflow.app, name="workflow")
     app.add_typer(report.app, name="report")
     app.command(name="serve")(serve_command.serve)
+    app.command(name="run")(ops.run)
+    app.add_typer(ops.retention_app, name="retention")
+    app.command(name="backup")(ops.backup)
+    app.command(name="restore")(ops.restore)
     app.add_typer(model.app, name="model")
     app.command(name="sources")(sources.show_sources)
 

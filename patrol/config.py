@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     lexicon_file: Path = Field(NLP_RESOURCES_DIR / "lexicon.yaml")
     gazetteer_file: Path = Field(NLP_RESOURCES_DIR / "gazetteer.yaml")
     user_dict_file: Path = Field(NLP_RESOURCES_DIR / "userdict.txt")
+    retention_file: Path = Field(DEFAULTS_DIR / "retention.yaml", description="how long posts and items are kept")
     model_dir: Path | None = Field(None, description="risk model folder; default <data_dir>/models/risk")
     crawl_timeout_s: int = Field(600, description="wall-clock limit for one source's crawl subprocess")
     analyse_batch_size: int = 256

@@ -17,8 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from patrol.api.app import API_PREFIX, create_app
+from patrol.ops.health import service_router
 from patrol.web.context import ConsoleContext
-from patrol.web.routes import admin, auth, handover, items, queue, search, sources, tasks, trends
+from patrol.web.routes import admin, auth, handover, items, queue, schemes, search, sources, tasks, trends
 from patrol.web.security import SecurityHeadersMiddleware
 from patrol.web.session import CsrfRejected, LoginRequired
 from patrol.web.templating import render
@@ -108,15 +109,12 @@ def create_console_app(context: ConsoleContext, *, hsts: bool = False) -> FastAP
     app.add_exception_handler(WorkflowError, _workflow_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(404, _http_404)
-    for module in (auth, queue, items, tasks, handover, search, trends, sources, admin):
+    for module in (auth, queue, items, tasks, handover, search, trends, schemes, sources, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        with context.api.db.read_session() as session:
-            session.connection().exec_driver_sql("SELECT 1")
-        return {"status": "ok"}
+    # /healthz, /readyz and /metrics come from the operations module, shared with the workers.
+    app.include_router(service_router(context.settings, context.api.db))
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

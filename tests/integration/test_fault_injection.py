@@ -61,8 +61,8 @@ ANALYSE_BATCH_SIZE = 16  # several chunks per 40-post landing batch, so mid-anal
 
 WEIBO_MARK_BUG = (
     "known crawler bug: crawlers/spiders/weibo.py advances a container's high-water mark before the"
-    " comment walks of its new weibos end; a crash in between (the forum's crawl ends first and the"
-    " weibo crawl is killed) loses those comments for good. Remove this mark once it is fixed."
+    " comment walks of its new weibos end; a crash in between (here: the weibo crawl is killed after"
+    " its second batch landed) loses those comments for good. Remove this mark once it is fixed."
 )
 
 #: Killed during a whole pass from an empty data folder (crawls included).
@@ -71,6 +71,7 @@ FULL_PASS_KILLS = [
     "crawl.started:2",
     "crawl.batch_writing:1",
     "crawl.batch_landed:2",
+    "crawl.batch_landed:6",
     "crawl.finished:1",
     "batches.discovered:1",
     "fastpath.committed:1",
@@ -97,7 +98,7 @@ RESUMED_PASS_KILLS = [
 
 
 #: Cases that fail for a known reason outside the pass runner, until that is fixed.
-KNOWN_FAILURES = {"crawl.finished:1": WEIBO_MARK_BUG}
+KNOWN_FAILURES = {"crawl.batch_landed:6": WEIBO_MARK_BUG}
 
 
 def _cases(specs: list[str]) -> list[Any]:
@@ -194,7 +195,9 @@ def crawled(site: DemoSite, receiver: WebhookReceiver, tmp_path_factory: pytest.
 
 def _killed_run(data_dir: Path, sources_file: Path, spec: str) -> None:
     env = {**os.environ, KILL_ENV: spec, "PATROL_ANALYSE_BATCH_SIZE": str(ANALYSE_BATCH_SIZE)}
-    command = [sys.executable, "-m", "patrol.commands.ops", "run", "--once", "--json"]
+    # One source at a time: the forum's crawl and processing, then the weibo's, so each point is
+    # reached in a known place (the 2nd landed batch is the forum's, the 6th the weibo's).
+    command = [sys.executable, "-m", "patrol.commands.ops", "run", "--once", "--json", "--workers", "1"]
     command += ["--data-dir", str(data_dir), "--sources", str(sources_file), *scrapy_args(FAST_DEMO_CRAWL)]
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     point = spec.split(":")[0]

@@ -80,7 +80,7 @@ def test_patrol_serve_runs_the_console_in_the_foreground(tmp_path: Path) -> None
                 if child.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"patrol serve did not start: {child.stdout.read().decode() if child.stdout else ''}")
                 time.sleep(0.2)
-        assert health.json() == {"status": "ok"}
+        assert health.json()["status"] == "ok"
         login_page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
         assert "content-security-policy" in login_page.headers and 'name="login_csrf"' in login_page.text
         api = httpx.get(f"http://127.0.0.1:{port}/api/v1/items", timeout=5)
