@@ -161,7 +161,11 @@ def search(
         jurisdictions=jurisdiction or [],
         since=since.astimezone() if since else None,
     )
-    page = runtime.store.search(query, filters, limit=limit)
+    # Authors are pseudonymised in everything that leaves the system; the raw handle is a
+    # privileged, audited read on a flagged item in the console.
+    from patrol.ops.privacy import author_pseudonyms, pseudonymise_page
+
+    page = pseudonymise_page(runtime.store.search(query, filters, limit=limit), author_pseudonyms(runtime.settings))
     runtime.close()
     if as_json:
         _print_json(page.model_dump(mode="json"))
