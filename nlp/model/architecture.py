@@ -21,10 +21,10 @@ from nlp.model.tokenizer import build_char_tokenizer, load_tokenizer
 class SmallBert:
     """Sized to train in minutes and score hundreds of posts a second on two CPU cores."""
 
-    hidden_size: int = 192
+    hidden_size: int = 128
     num_layers: int = 2
     num_heads: int = 4
-    intermediate_size: int = 768
+    intermediate_size: int = 512
     dropout: float = 0.1
     vocab_min_count: int = 2
     vocab_max_size: int = 8000

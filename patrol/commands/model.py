@@ -89,7 +89,7 @@ def train(
     backend: Annotated[
         SentimentBackend, typer.Option(help="sentiment: n-gram or small-BERT model")
     ] = SentimentBackend.ngram,
-    hidden_size: Annotated[int, typer.Option("--hidden-size", help="from scratch: width of the small BERT")] = 192,
+    hidden_size: Annotated[int, typer.Option("--hidden-size", help="from scratch: width of the small BERT")] = 128,
     layers: Annotated[int, typer.Option("--layers", help="from scratch: transformer layers")] = 2,
     learning_rate: Annotated[
         float | None, typer.Option("--learning-rate", help="default 1e-3 scratch, 5e-5 --init")

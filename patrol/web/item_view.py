@@ -1,5 +1,9 @@
 """Everything the item page shows: the posts with their evidence highlighted, why the item was
-flagged, the thread around it, its near-duplicate copies, place, task and history."""
+flagged, the thread around it, its near-duplicate copies, place, task and history.
+
+Authors of crawled posts are pseudonymised here, before anything reaches a template, so no part of
+the page can show a raw handle by accident; a reviewer's audited reveal is added by the route.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from patrol.ops.privacy import pseudonymise_analysed
+from patrol.reports.pseudonyms import AuthorNames
 from patrol.schema import AnalysedPost, PlaceTag
 from patrol.store.base import PostStore
 from patrol.web.inert import Span, highlight
@@ -121,12 +127,24 @@ def _history(session: Session, item: ReviewItem) -> tuple[list[HistoryRow], int]
     return history, len(rows) - len(shown)
 
 
+def _pseudonymised(post: AnalysedPost | None, names: AuthorNames) -> AnalysedPost | None:
+    return None if post is None else pseudonymise_analysed([post], names)[0]
+
+
 def load_item_view(
-    session: Session, store: PostStore, reader: PostReader, actor: Actor, item_id: str, *, now: Any
+    session: Session,
+    store: PostStore,
+    reader: PostReader,
+    actor: Actor,
+    item_id: str,
+    *,
+    names: AuthorNames,
+    now: Any,
 ) -> ItemView:
+    """The item as `actor` may see it; every post author is shown as `names` gives it (a pseudonym)."""
     item = item_detail(session, actor, item_id, now=now)  # checks the role and audits the view
     rows = sorted(item.posts, key=lambda p: (p.post_id != item.first_post_id, p.added_at, p.id))
-    copies = [copy_view(row, store.get(row.post_id)) for row in rows[:50]]
+    copies = [copy_view(row, _pseudonymised(store.get(row.post_id), names)) for row in rows[:50]]
     first = copies[0] if copies else None
     thread: list[PostPreview] = []
     places: list[PlaceTag] = []

@@ -3,17 +3,22 @@
 Dismiss, duplicate and escalate are one click each: an item nobody holds (or that the officer holds)
 is claimed on the way in the same transaction, so the decision still has exactly one holder and
 the audit log shows the claim and the decision.
+
+Post authors are shown pseudonymised. A reviewer or admin may reveal one raw handle with a form
+post; the handle is audited and shown only on the page that post answers, never in a URL or cookie.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from patrol.web.item_view import load_item_view
+from patrol.ops.privacy import author_pseudonyms, may_reveal_authors, reveal_author
+from patrol.web.item_view import ItemView, load_item_view
 from patrol.web.routes.common import ObjectId, run_change
 from patrol.web.session import FormRequest, Viewer, console_of, form_guard, page_guard
 from patrol.web.templating import render
@@ -25,18 +30,16 @@ router = APIRouter()
 Triage = Annotated[FormRequest, Depends(form_guard(Permission.ITEMS_TRIAGE))]
 
 
-@router.get("/items/{item_id}")
-def item_page(
-    request: Request,
-    item_id: ObjectId,
-    viewer: Annotated[Viewer, Depends(page_guard(Permission.ITEMS_VIEW_DETAIL))],
+@dataclass(frozen=True)
+class RevealedAuthor:
+    post_id: str
+    handle: str | None
+
+
+def _item_page_response(
+    request: Request, viewer: Viewer, view: ItemView, revealed: RevealedAuthor | None = None
 ) -> Response:
-    console = console_of(request)
-    with console.api.db.session() as session:
-        view = load_item_view(
-            session, console.posts, console.post_reader, viewer.actor, item_id, now=console.api.clock.now()
-        )
-    policy = console.api.policy
+    policy = console_of(request).api.policy
     return render(
         request,
         "item.html",
@@ -46,9 +49,61 @@ def item_page(
             "reasons": policy.dismiss_reasons.reasons,
             "priorities": policy.sla.priorities,
             "default_priority": policy.sla.priority_for(view.item.category),
-            "self_path": f"/items/{item_id}",
+            "self_path": f"/items/{view.item.id}",
+            "may_reveal": may_reveal_authors(viewer.actor),
+            "revealed": revealed,
         },
     )
+
+
+@router.get("/items/{item_id}")
+def item_page(
+    request: Request,
+    item_id: ObjectId,
+    viewer: Annotated[Viewer, Depends(page_guard(Permission.ITEMS_VIEW_DETAIL))],
+) -> Response:
+    console = console_of(request)
+    with console.api.db.session() as session:
+        view = load_item_view(
+            session,
+            console.posts,
+            console.post_reader,
+            viewer.actor,
+            item_id,
+            names=author_pseudonyms(console.settings),
+            now=console.api.clock.now(),
+        )
+    return _item_page_response(request, viewer, view)
+
+
+@router.post("/items/{item_id}/reveal-author")
+def reveal_post_author(
+    request: Request,
+    item_id: ObjectId,
+    form: Annotated[FormRequest, Depends(form_guard(Permission.ITEMS_VIEW_DETAIL))],
+) -> Response:
+    """The item page with one post's raw author handle; reviewers and admins only, audited.
+
+    `reveal_author` refuses every other role (403) before anything is read; the audit row commits
+    in the same transaction as the page view.
+    """
+    console = console_of(request)
+    post_id = form.text("post_id")
+    now = console.api.clock.now()
+    with console.api.db.session() as session:
+        handle = reveal_author(
+            session, form.viewer.actor, console.posts, item_id=item_id, post_id=post_id, now=now
+        )
+        view = load_item_view(
+            session,
+            console.posts,
+            console.post_reader,
+            form.viewer.actor,
+            item_id,
+            names=author_pseudonyms(console.settings),
+            now=now,
+        )
+    return _item_page_response(request, form.viewer, view, RevealedAuthor(post_id=post_id, handle=handle))
 
 
 def _claim_on_the_way(session: Session, request: Request, actor: Actor, item_id: str) -> None:
