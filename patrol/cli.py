@@ -192,7 +192,7 @@ def _marks_to_rich(snippet_html: str) -> str:
 
 
 def _mount_command_groups() -> None:
-    from patrol.commands import audit, flags, model, ops, reindex, report, scheme, sources, workflow
+    from patrol.commands import audit, extract, flags, model, ops, reindex, report, scheme, sources, workflow
     from patrol.commands import serve as serve_command
 
     app.add_typer(flags.app, name="flags")
@@ -202,6 +202,7 @@ def _mount_command_groups() -> None:
     app.add_typer(workflow.app, name="workflow")
     app.add_typer(report.app, name="report")
     app.command(name="serve")(serve_command.serve)
+    app.command(name="extract")(extract.extract)
     app.command(name="run")(ops.run)
     app.add_typer(ops.retention_app, name="retention")
     app.command(name="backup")(ops.backup)

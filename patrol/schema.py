@@ -148,7 +148,7 @@ class AnalysedPost(BaseModel):
 class SourceError(BaseModel):
     kind: str = Field(
         description="unreachable | timeout | http_status | bad_html | charset_mismatch | empty | parse"
-        " | robots_denied | budget | state | process | ignored | locked"
+        " | robots_denied | budget | state | process | ignored | locked | truncated | too_large | offsite | trap"
     )
     url: str = ""
     message: str

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from crawlers.health import record_pass as record_source_health
 from crawlers.run import run_crawl
 from crawlers.sources import SourceConfig
 from nlp.simhash import NEAR_DUPLICATE_MAX_DISTANCE
@@ -91,6 +92,7 @@ def crawl_source(
                 )
             kill_point("crawl.finished")
             runtime.ledger.record_crawl(report)
+            record_source_health(runtime.settings.sqlite_path, report, data_dir=runtime.settings.data_dir)
             for batch in report.batches:
                 runtime.ledger.register(Path(batch))
     except SourceBusy as busy:

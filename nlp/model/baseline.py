@@ -84,7 +84,9 @@ class NgramClassifier:
                 coefs.append(np.zeros(features.shape[1], dtype=np.float32))
                 intercepts.append(-10.0 if y.max() == 0 else 10.0)
                 continue
-            model = LogisticRegression(C=self.c, solver="liblinear", max_iter=200)
+            # Balanced weights: a category with a few hundred rows among tens of thousands otherwise
+            # gets probabilities far below 0.5 even for its own training posts.
+            model = LogisticRegression(C=self.c, solver="liblinear", max_iter=200, class_weight="balanced")
             model.fit(features, y)
             coefs.append(model.coef_[0].astype(np.float32))
             intercepts.append(float(model.intercept_[0]))
