@@ -40,6 +40,7 @@ class ContainerCrawl:
     high_water: int | None
     max_seen: int = 0
     long_texts_pending: int = 0
+    comment_walks_pending: int = 0
     paging_done: bool = False
     failed: bool = False
     committed: bool = False
@@ -54,6 +55,8 @@ class CommentCrawl:
     known_max_id: int
     count: int
     max_seen: int = 0
+    #: The container of a weibo first seen this pass: its mark waits for this walk to end.
+    container: ContainerCrawl | None = None
 
 
 def container_id_from_url(url: str) -> str | None:
@@ -159,8 +162,12 @@ class WeiboSpider(PatrolSpider):
         yield from self._maybe_commit(crawl)
 
     def _maybe_commit(self, crawl: ContainerCrawl) -> Iterator[Any]:
-        """Advance the mark once paging is over and every long text has been yielded."""
-        if not crawl.paging_done or crawl.long_texts_pending or crawl.committed:
+        """Advance the mark once paging is over and every long text and new comment walk has ended.
+
+        A mark saved earlier would let a crash between it and the comments lose them for good: the
+        next pass would take those weibos as done.
+        """
+        if not crawl.paging_done or crawl.long_texts_pending or crawl.comment_walks_pending or crawl.committed:
             return
         crawl.committed = True
         if crawl.failed:
@@ -178,7 +185,7 @@ class WeiboSpider(PatrolSpider):
             yield from self._weibo_or_long_text(original, page_url, crawl, repost_of=None)
         yield from self._weibo_or_long_text(mblog, page_url, crawl, repost_of=repost_of)
         if mblog.comments_count > 0 and self.snapshot.comments.get(str(mblog.mid)) is None:
-            yield from self._comments_request(mblog, page_url, known_max_id=0)
+            yield from self._comments_request(mblog, page_url, known_max_id=0, container=crawl)
 
     def _weibo_or_long_text(
         self, mblog: Mblog, page_url: str, crawl: ContainerCrawl, *, repost_of: str | None
@@ -254,33 +261,56 @@ class WeiboSpider(PatrolSpider):
         if mark is not None and mblog.comments_count > mark.count:
             yield from self._comments_request(mblog, page_url, known_max_id=mark.max_id)
 
-    def _comments_request(self, mblog: Mblog, page_url: str, *, known_max_id: int) -> Iterator[Any]:
+    def _comments_request(
+        self, mblog: Mblog, page_url: str, *, known_max_id: int, container: ContainerCrawl | None = None
+    ) -> Iterator[Any]:
         task = CommentCrawl(
             mid=mblog.mid,
             status_url=urljoin(page_url, f"/status/{mblog.mid}"),
             known_max_id=known_max_id,
             count=mblog.comments_count,
             max_seen=known_max_id,
+            container=container,
         )
         request = self._comment_page_request(page_url, task, page=1)
         if request is not None:
+            if container is not None:
+                container.comment_walks_pending += 1
             yield request
+
+    def _end_comment_walk(self, task: CommentCrawl, *, ok: bool) -> Iterator[Any]:
+        container = task.container
+        if container is None:
+            return
+        task.container = None  # a walk ends once, whichever way
+        if not ok:
+            container.failed = True  # keep the mark: the next pass fetches these comments again
+        container.comment_walks_pending -= 1
+        yield from self._maybe_commit(container)
+
+    def comments_failed(self, failure: Failure) -> Iterator[Any]:
+        self.on_request_error(failure)
+        request: Request = failure.request  # type: ignore[attr-defined]
+        yield from self._end_comment_walk(request.cb_kwargs["task"], ok=False)
 
     def _comment_page_request(self, page_url: str, task: CommentCrawl, *, page: int) -> Any:
         return self.page_request(
             urljoin(page_url, f"/api/comments/show?id={task.mid}&page={page}"),
             self.parse_comments,
             cb_kwargs={"task": task, "page": page},
+            errback=self.comments_failed,
         )
 
     def parse_comments(self, response: Response, task: CommentCrawl, page: int) -> Iterator[Any]:
         document = self._json(response)
         if document is None:
+            yield from self._end_comment_walk(task, ok=False)
             return
         try:
             comments = parse_comments(document, self.rendered_at(response))
         except WeiboFormatError as exc:
             self.report("parse", response.url, str(exc))
+            yield from self._end_comment_walk(task, ok=False)
             return
         self.parsed()
         for problem in comments.problems:
@@ -298,6 +328,7 @@ class WeiboSpider(PatrolSpider):
                 yield request
                 return
         yield StateUpdate(comment=(str(task.mid), CommentMark(max_id=task.max_seen, count=task.count)))
+        yield from self._end_comment_walk(task, ok=True)
 
     def _comment_post(self, comment: Comment, task: CommentCrawl) -> Post:
         # Weibo draws comment ids and mids from one id space, so the bare id is unique in the source.

@@ -59,12 +59,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "fault-injection-secret"
 ANALYSE_BATCH_SIZE = 16  # several chunks per 40-post landing batch, so mid-analysis points hit
 
-WEIBO_MARK_BUG = (
-    "known crawler bug: crawlers/spiders/weibo.py advances a container's high-water mark before the"
-    " comment walks of its new weibos end; a crash in between (here: the weibo crawl is killed after"
-    " its second batch landed) loses those comments for good. Remove this mark once it is fixed."
-)
-
 #: Killed during a whole pass from an empty data folder (crawls included).
 FULL_PASS_KILLS = [
     "pass.started:1",
@@ -98,7 +92,7 @@ RESUMED_PASS_KILLS = [
 
 
 #: Cases that fail for a known reason outside the pass runner, until that is fixed.
-KNOWN_FAILURES = {"crawl.batch_landed:6": WEIBO_MARK_BUG}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _cases(specs: list[str]) -> list[Any]:
