@@ -8,7 +8,7 @@ keeps its own copy and saves updates only behind landed posts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from scrapy.exceptions import (
     ResponseDataLossError,
 )
 from scrapy.http import Response, TextResponse
+from scrapy.selector import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
     ConnectError,
@@ -256,6 +257,23 @@ class PatrolSpider(Spider):
             )
 
     # --- responses ------------------------------------------------------------------------------
+    def start_pages(self, callback: Callable[[Response], Any]) -> Iterator[Request]:
+        """One unfiltered request per start URL (within the page budget), parsed by `callback`."""
+        self.report_startup_errors()
+        for url in self.start_urls:
+            request = self.page_request(url, callback, dont_filter=True)
+            if request is not None:
+                yield request
+
+    def html_selector(self, response: Response) -> Selector | None:
+        """The page's selector, or None when it is not text; `response.meta["cut"]` says whether
+        the HTML stops before its end."""
+        page = self.decode(response)
+        if page is None:
+            return None
+        response.meta["cut"] = self.truncated(response, page.text)
+        return Selector(text=page.text, type="html", base_url=response.url)
+
     def decode(self, response: Response) -> DecodedPage | None:
         """The page's text, or None (reported as `bad_html`) when it is not text at all."""
         content_type = response.headers.get(b"Content-Type")

@@ -48,23 +48,12 @@ class DiscuzSpider(PatrolSpider):
     name = "discuz"
 
     async def start(self) -> Any:
-        self.report_startup_errors()
-        for url in self.start_urls:
-            request = self.page_request(url, self.parse_entry, dont_filter=True)
-            if request is not None:
-                yield request
-
-    def _selector(self, response: Response) -> Selector | None:
-        """The page's selector; `response.meta["cut"]` says whether the HTML stops before its end."""
-        page = self.decode(response)
-        if page is None:
-            return None
-        response.meta["cut"] = self.truncated(response, page.text)
-        return Selector(text=page.text, type="html", base_url=response.url)
+        for request in self.start_pages(self.parse_entry):
+            yield request
 
     def parse_entry(self, response: Response) -> Iterator[Any]:
         """A start URL: a board's thread list, or the forum index linking to boards."""
-        selector = self._selector(response)
+        selector = self.html_selector(response)
         if selector is None:
             return
         if is_thread_list(selector):
@@ -82,7 +71,7 @@ class DiscuzSpider(PatrolSpider):
                 yield request
 
     def parse_thread_list(self, response: Response) -> Iterator[Any]:
-        selector = self._selector(response)
+        selector = self.html_selector(response)
         if selector is not None:
             yield from self._thread_list(response, selector)
 
@@ -135,7 +124,7 @@ class DiscuzSpider(PatrolSpider):
         return ThreadTask(row=row, known_floors=old.floors, start_page=start, per_page=old.per_page)
 
     def parse_thread(self, response: Response, task: ThreadTask) -> Iterator[Any]:
-        selector = self._selector(response)
+        selector = self.html_selector(response)
         if selector is None:
             return
         try:

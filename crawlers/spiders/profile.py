@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from parsel import Selector
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
@@ -57,22 +56,12 @@ class ProfileSpider(PatrolSpider):
             raise ValueError(f"source {self.source_id!r}: {exc}") from exc
 
     async def start(self) -> Any:
-        self.report_startup_errors()
-        for url in self.start_urls:
-            request = self.page_request(url, self.parse_list, dont_filter=True)
-            if request is not None:
-                yield request
-
-    def _selector(self, response: Response) -> Selector | None:
-        page = self.decode(response)
-        if page is None:
-            return None
-        response.meta["cut"] = self.truncated(response, page.text)
-        return Selector(text=page.text, type="html", base_url=response.url)
+        for request in self.start_pages(self.parse_list):
+            yield request
 
     # --- lists ----------------------------------------------------------------------------------
     def parse_list(self, response: Response) -> Iterator[Any]:
-        selector = self._selector(response)
+        selector = self.html_selector(response)
         if selector is None:
             return
         try:
@@ -122,7 +111,7 @@ class ProfileSpider(PatrolSpider):
 
     # --- threads --------------------------------------------------------------------------------
     def parse_thread(self, response: Response, task: ProfileThreadTask) -> Iterator[Any]:
-        selector = self._selector(response)
+        selector = self.html_selector(response)
         if selector is None:
             return
         now = self.rendered_at(response)

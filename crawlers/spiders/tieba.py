@@ -55,22 +55,12 @@ class TiebaSpider(PatrolSpider):
     name = "tieba"
 
     async def start(self) -> Any:
-        self.report_startup_errors()
-        for url in self.start_urls:
-            request = self.page_request(url, self.parse_entry, dont_filter=True)
-            if request is not None:
-                yield request
-
-    def _selector(self, response: Response) -> Selector | None:
-        page = self.decode(response)
-        if page is None:
-            return None
-        response.meta["cut"] = self.truncated(response, page.text)
-        return Selector(text=page.text, type="html", base_url=response.url)
+        for request in self.start_pages(self.parse_entry):
+            yield request
 
     def parse_entry(self, response: Response) -> Iterator[Any]:
         """A start URL: a bar's thread list, or one thread."""
-        selector = self._selector(response)
+        selector = self.html_selector(response)
         if selector is None:
             return
         if is_thread_page(selector) and thread_id_from_url(response.url):
@@ -107,7 +97,7 @@ class TiebaSpider(PatrolSpider):
 
     # --- lists ----------------------------------------------------------------------------------
     def parse_thread_list(self, response: Response) -> Iterator[Any]:
-        selector = self._selector(response)
+        selector = self.html_selector(response)
         if selector is not None:
             yield from self._thread_list(response, selector)
 
@@ -165,7 +155,7 @@ class TiebaSpider(PatrolSpider):
 
     # --- thread pages ---------------------------------------------------------------------------
     def parse_thread(self, response: Response, task: TiebaThreadTask) -> Iterator[Any]:
-        selector = self._selector(response)
+        selector = self.html_selector(response)
         if selector is not None:
             yield from self._thread_page(response, selector, task)
 
