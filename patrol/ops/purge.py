@@ -158,21 +158,7 @@ def _delete_from_store(store: PostStore, settings: Settings, post_ids: list[str]
     removed = 0
     for chunk in _chunks(post_ids):
         removed += primary.delete_posts(list(chunk))
-    if settings.sqlite_path.exists():
-        conn = sqlite3.connect(settings.sqlite_path, timeout=30, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout=30000")
-            has_matches = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'post_scheme_matches'"
-            ).fetchone()
-            if has_matches:
-                for chunk in _chunks(post_ids):
-                    conn.execute(
-                        f"DELETE FROM post_scheme_matches WHERE post_id IN ({','.join('?' for _ in chunk)})",
-                        list(chunk),
-                    )
-        finally:
-            conn.close()
+    # The SQLite store's delete_posts also removes the posts' scheme matches.
     search = getattr(store, "search_store", None)
     if search is not None:  # Elasticsearch mirrors the store: delete the same ids there
         for chunk in _chunks(post_ids):
